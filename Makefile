@@ -1,0 +1,80 @@
+# nova-docker-operator: every target runs with Node.js >= 22.19 first on PATH.
+# hack/ensure-node.sh installs Node 24 from the npm registry into .tools/ when
+# the machine's node is older (Debian bookworm machines ship Node 20).
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+NODE_BIN := $(shell hack/ensure-node.sh)
+ifeq ($(NODE_BIN),)
+$(error hack/ensure-node.sh found no usable Node.js; see its message above)
+endif
+export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+
+MOCHA := mocha --config .mocharc.json
+
+.PHONY: help
+help: ## List the targets with one line each
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci
+	@touch $@
+
+.PHONY: deps
+deps: node_modules/.package-lock.json ## Install the locked npm packages
+
+.PHONY: build
+build: deps ## Compile TypeScript into dist/
+	tsc -p tsconfig.json
+
+.PHONY: test
+test: build ## Run every test tier this machine can run (unit, integration, e2e)
+	$(MOCHA) 'dist/test/**/*.test.js'
+
+.PHONY: test-unit
+test-unit: build ## Run the unit tests only (no servers started)
+	$(MOCHA) 'dist/test/unit/**/*.test.js'
+
+.PHONY: test-integration
+test-integration: build ## Run the integration tests against real servers
+	$(MOCHA) 'dist/test/integration/**/*.test.js'
+
+.PHONY: test-e2e
+test-e2e: build ## Run the end-to-end tests through kubectl
+	$(MOCHA) 'dist/test/e2e/**/*.test.js'
+
+.PHONY: lint
+lint: deps ## Check types, lint rules and formatting
+	tsc -p tsconfig.json --noEmit
+	eslint .
+	prettier --check .
+
+.PHONY: fmt
+fmt: deps ## Format every file with prettier
+	prettier --write .
+
+.PHONY: generate
+generate: build ## Write crds/ from the types under src/api/
+	node dist/hack/generate-crd.js
+
+.PHONY: control-plane-up
+control-plane-up: ## Build (once) and start etcd and kube-apiserver on 127.0.0.1
+	test/controlplane/control-plane.sh up
+
+.PHONY: control-plane-down
+control-plane-down: ## Stop the etcd and kube-apiserver that control-plane-up started
+	test/controlplane/control-plane.sh down
+
+.PHONY: bench
+bench: build ## Run the benchmarks that fit in about 15 minutes and print their figures
+	@echo "bench: no benchmark exists yet"
+
+.PHONY: demo
+demo: build ## Start everything on embedded defaults and run the sample instances
+	@echo "demo: not available yet; it needs the controller, the dev cloud and the image publisher"
+
+.PHONY: clean
+clean: ## Remove build output (keeps the control plane and Node caches)
+	rm -rf dist coverage
