@@ -31,7 +31,11 @@ describe('logger', () => {
   it('redacts passwords and tokens', () => {
     const out = capture();
     createLogger({}, out.stream).info(
-      { password: 'hunter2', auth: { token: 'gAAAA-token' }, headers: { authorization: 'Bearer x' } },
+      {
+        password: 'hunter2',
+        auth: { token: 'gAAAA-token' },
+        headers: { authorization: 'Bearer x' },
+      },
       'auth',
     );
     const text = JSON.stringify(out.lines());
