@@ -16,7 +16,7 @@ MOCHA := mocha --config .mocharc.json
 
 .PHONY: help
 help: ## List the targets with one line each
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci
@@ -30,7 +30,7 @@ build: deps ## Compile TypeScript into dist/
 	tsc -p tsconfig.json
 
 .PHONY: test
-test: build ## Run every test tier this machine can run (unit, integration, e2e)
+test: build control-plane-build ## Run every test tier this machine can run (unit, integration, e2e)
 	$(MOCHA) 'dist/test/**/*.test.js'
 
 .PHONY: test-unit
@@ -38,11 +38,11 @@ test-unit: build ## Run the unit tests only (no servers started)
 	$(MOCHA) 'dist/test/unit/**/*.test.js'
 
 .PHONY: test-integration
-test-integration: build ## Run the integration tests against real servers
+test-integration: build control-plane-build ## Run the integration tests against real servers
 	$(MOCHA) 'dist/test/integration/**/*.test.js'
 
 .PHONY: test-e2e
-test-e2e: build ## Run the end-to-end tests through kubectl
+test-e2e: build control-plane-build ## Run the end-to-end tests through kubectl
 	$(MOCHA) 'dist/test/e2e/**/*.test.js'
 
 .PHONY: lint
@@ -58,6 +58,10 @@ fmt: deps ## Format every file with prettier
 .PHONY: generate
 generate: build ## Write crds/ from the types under src/api/
 	node dist/hack/generate-crd.js
+
+.PHONY: control-plane-build
+control-plane-build: ## Build etcd, kube-apiserver and kubectl once into ~/.cache (minutes the first time)
+	test/controlplane/control-plane.sh build >/dev/null
 
 .PHONY: control-plane-up
 control-plane-up: ## Build (once) and start etcd and kube-apiserver on 127.0.0.1

@@ -105,6 +105,7 @@ async function startDocker(): Promise<DockerEngine> {
   } catch (err) {
     throw new Error(
       `dockerd did not start: ${String(err)}\nlast lines of ${logPath}:\n${await logTail(logPath)}`,
+      { cause: err },
     );
   }
 

@@ -51,6 +51,7 @@ export async function requireExecutables<Name extends string>(
       throw new Error(
         `could not install Debian packages ${packages.join(', ')}: ${stderr.trim()}; ` +
           `install them with: sudo apt-get install ${packages.join(' ')}`,
+        { cause: err },
       );
     }
   }

@@ -128,6 +128,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
   } catch (err) {
     throw new Error(
       `docker-registry did not start: ${String(err)}\nlast lines of ${logPath}:\n${await logTail(logPath)}`,
+      { cause: err },
     );
   }
 
