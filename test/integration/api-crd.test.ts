@@ -2,11 +2,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 
 import { CRD_NAME } from '../../src/api/constants.js';
-import {
-  createTestNamespace,
-  repositoryRoot,
-  useContainerInstanceCrd,
-} from '../support/containerinstance-crd.js';
+import { createTestNamespace, useContainerInstanceCrd } from '../support/containerinstance-crd.js';
+import type { ControlPlane } from '../support/controlplane.js';
+import { repoRoot } from '../support/host-packages.js';
 import { waitFor } from '../support/process.js';
 
 /**
@@ -15,9 +13,7 @@ import { waitFor } from '../support/process.js';
  * show a user.
  */
 
-type ControlPlane = Awaited<ReturnType<typeof useContainerInstanceCrd>>;
-
-const samples = path.join(repositoryRoot, 'manifests/samples');
+const samples = path.join(repoRoot, 'manifests/samples');
 
 describe('ContainerInstance CRD on kube-apiserver', function () {
   this.timeout(120_000);
@@ -207,19 +203,9 @@ describe('ContainerInstance CRD on kube-apiserver', function () {
   it('accepts the kustomize base server-side', async () => {
     // A server-side dry run creates nothing, so the namespace the base creates
     // must already exist for the namespaced objects in it to pass.
-    await controlPlane.kubectl([
-      'apply',
-      '-f',
-      path.join(repositoryRoot, 'manifests/namespace.yaml'),
-    ]);
+    await controlPlane.kubectl(['apply', '-f', path.join(repoRoot, 'manifests/namespace.yaml')]);
     const result = await controlPlane.kubectl(
-      [
-        'apply',
-        '-k',
-        path.join(repositoryRoot, 'manifests'),
-        '--dry-run=server',
-        '--validate=strict',
-      ],
+      ['apply', '-k', path.join(repoRoot, 'manifests'), '--dry-run=server', '--validate=strict'],
       {
         allowFailure: true,
       },
@@ -241,7 +227,7 @@ describe('ContainerInstance CRD on kube-apiserver', function () {
         '--dry-run=server',
         '--validate=strict',
         '-f',
-        path.join(repositoryRoot, 'manifests/openstack-cloud-secret.example.yaml'),
+        path.join(repoRoot, 'manifests/openstack-cloud-secret.example.yaml'),
       ],
       { allowFailure: true },
     );

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { API_VERSION, KIND } from '../../src/api/constants.js';
 import type { ContainerInstanceSpec } from '../../src/api/types.js';
 import { createTestNamespace, useContainerInstanceCrd } from '../support/containerinstance-crd.js';
+import type { ControlPlane } from '../support/controlplane.js';
 
 /**
  * Bad ContainerInstance manifests sent to a real kube-apiserver with the
@@ -10,7 +11,6 @@ import { createTestNamespace, useContainerInstanceCrd } from '../support/contain
  * names the field, and must leave nothing behind.
  */
 
-type ControlPlane = Awaited<ReturnType<typeof useContainerInstanceCrd>>;
 type Manifest = Record<string, unknown>;
 
 interface CreateCase {

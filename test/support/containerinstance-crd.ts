@@ -1,16 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { CRD_NAME, PLURAL, GROUP } from '../../src/api/constants.js';
 import { CRD_FILE } from '../../src/api/crd-yaml.js';
-import { useControlPlane } from './controlplane.js';
+import { useControlPlane, type ControlPlane } from './controlplane.js';
+import { repoRoot } from './host-packages.js';
 import { waitFor } from './process.js';
-
-/** Repository root; test files run from dist/test/support/. */
-export const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
-
-type ControlPlane = Awaited<ReturnType<typeof useControlPlane>>;
 
 let installed: Promise<ControlPlane> | undefined;
 
@@ -31,7 +26,7 @@ async function install(): Promise<ControlPlane> {
     '--server-side',
     '--force-conflicts',
     '-f',
-    path.join(repositoryRoot, CRD_FILE),
+    path.join(repoRoot, CRD_FILE),
   ]);
   await controlPlane.kubectl([
     'wait',
