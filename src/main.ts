@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 
+import { registerDevcloudCommand } from './devcloud/command.js';
+
 /**
  * The nova-docker-operator command line. Each subcommand lives in its own module
  * and registers itself here.
@@ -11,6 +13,7 @@ export function buildProgram(): Command {
     .name('nova-docker-operator')
     .description('Runs ContainerInstance resources as Nova-Docker servers on OpenStack')
     .showHelpAfterError();
+  registerDevcloudCommand(program);
   return program;
 }
 

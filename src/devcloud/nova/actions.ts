@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+
+import { ApiError } from '../http/errors.js';
+import { readJson, sendEmpty, sendJson } from '../http/io.js';
+import type { Router } from '../http/router.js';
+import type { ServerRecord } from '../model.js';
+import {
+  findServer,
+  idFromReference,
+  novaRoute,
+  requireState,
+  viewLookups,
+  type NovaDeps,
+  type NovaRequest,
+} from './common.js';
+import { validateBody, validateRebuild } from './validation.js';
+import { serverDetail } from './views.js';
+
+type ActionHandler = (
+  deps: NovaDeps,
+  request: NovaRequest,
+  server: ServerRecord,
+  body: Record<string, unknown>,
+) => Promise<void>;
+
+/** The server actions the dev cloud supports, keyed by the action's body key. */
+const actions: Record<string, ActionHandler> = {
+  'os-start': async (deps, request, server) => {
+    requireState(server, 'start', ['stopped']);
+    deps.compute.act(server, { kind: 'start' });
+    sendEmpty(request.ctx.res, 202);
+  },
+  'os-stop': async (deps, request, server) => {
+    requireState(server, 'stop', ['active', 'error']);
+    deps.compute.act(server, { kind: 'stop' });
+    sendEmpty(request.ctx.res, 202);
+  },
+  pause: async (deps, request, server) => {
+    requireState(server, 'pause', ['active']);
+    deps.compute.act(server, { kind: 'pause' });
+    sendEmpty(request.ctx.res, 202);
+  },
+  unpause: async (deps, request, server) => {
+    requireState(server, 'unpause', ['paused']);
+    deps.compute.act(server, { kind: 'unpause' });
+    sendEmpty(request.ctx.res, 202);
+  },
+  reboot: async (deps, request, server, body) => {
+    validateBody('reboot', body);
+    const hard = (body.reboot as { type: string }).type.toUpperCase() === 'HARD';
+    // Nova allows a soft reboot only from ACTIVE; a hard reboot also recovers stopped, paused and errored servers.
+    requireState(server, 'reboot', hard ? ['active', 'stopped', 'paused', 'error'] : ['active']);
+    deps.compute.act(server, { kind: 'reboot', hard });
+    sendEmpty(request.ctx.res, 202);
+  },
+  rebuild: async (deps, request, server, body) => {
+    validateRebuild(request.version, body);
+    const input = body.rebuild as Record<string, unknown>;
+    requireState(server, 'rebuild', ['active', 'stopped', 'error']);
+    const image = deps.image(idFromReference(input.imageRef as string));
+    if (!image || (image.owner !== request.projectId && image.visibility !== 'public')) {
+      throw new ApiError(400, 'Cannot find image for rebuild');
+    }
+    if (image.status !== 'active') throw new ApiError(400, `Image ${image.id} is not active.`);
+
+    server.imageId = image.id;
+    if (typeof input.name === 'string') server.name = input.name;
+    if (input.metadata !== undefined) server.metadata = input.metadata as Record<string, string>;
+    if ('description' in input) server.description = (input.description as string | null) ?? null;
+    if (typeof input.accessIPv4 === 'string') server.accessIPv4 = input.accessIPv4;
+    if (typeof input.accessIPv6 === 'string') server.accessIPv6 = input.accessIPv6;
+    if (typeof input.hostname === 'string') server.hostname = input.hostname;
+    server.fault = null;
+    deps.compute.act(server, { kind: 'rebuild' });
+
+    const view = serverDetail(server, request.version, request.base, viewLookups(deps));
+    view.adminPass =
+      (input.adminPass as string | undefined) ?? randomBytes(9).toString('base64url');
+    sendJson(request.ctx.res, 202, { server: view });
+  },
+  'os-getConsoleOutput': async (deps, request, server, body) => {
+    validateBody('consoleOutput', body);
+    const length = (body['os-getConsoleOutput'] as { length?: string | number | null }).length;
+    const lines =
+      length === undefined || length === null || Number(length) === -1 ? undefined : Number(length);
+    if (lines !== undefined && lines < -1) {
+      throw new ApiError(
+        400,
+        `Invalid input for field/attribute length. Value: ${length}. ${length} is less than the minimum of -1`,
+      );
+    }
+    if (!server.containerId)
+      throw new ApiError(409, `Instance ${server.id} has not been created yet.`);
+    let output: string;
+    try {
+      output = await deps.compute.consoleOutput(server, lines);
+    } catch (err) {
+      throw new ApiError(
+        409,
+        `Console output of instance ${server.id} is not available: ${(err as Error).message}`,
+      );
+    }
+    sendJson(request.ctx.res, 200, { output });
+  },
+};
+
+/** Adds POST /servers/{server_id}/action with the power actions, rebuild and os-getConsoleOutput. */
+export function addActionRoutes(router: Router, deps: NovaDeps): void {
+  novaRoute(router, 'POST', '/servers/{server_id}/action', async (request) => {
+    const server = findServer(deps, request, request.ctx.params.server_id!);
+    const body = await readJson(request.ctx.req);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new ApiError(400, 'Malformed request body');
+    }
+    const [name] = Object.keys(body);
+    const handler = name === undefined ? undefined : actions[name];
+    if (!handler) throw new ApiError(400, `There is no such action: ${name ?? ''}`);
+    request.ctx.log.info({ serverID: server.id, action: name }, 'server action accepted');
+    await handler(deps, request, server, body as Record<string, unknown>);
+  });
+}
