@@ -13,13 +13,7 @@ import {
   type Server,
 } from './compute-types.js';
 import { OpenStackError, OpenStackLookupError } from './errors.js';
-import {
-  compareVersions,
-  negotiateMicroversion,
-  requiredMicroversions,
-  versionDocumentUrl,
-  type ComputeVersionDocument,
-} from './microversion.js';
+import { MicroversionedCompute, requiredMicroversions } from './microversion.js';
 import {
   mergePageQuery,
   nextLink,
@@ -27,10 +21,9 @@ import {
   paginate,
   type CollectionLink,
 } from './pagination.js';
-import type { CallOptions, ServiceRequest, Session } from './session.js';
-import type { HttpResponse } from './transport.js';
+import type { CallOptions, Session } from './session.js';
 
-/** Reboot kinds: SOFT asks the guest to restart, HARD power-cycles it. */
+/** Reboot kinds: SOFT signals the guest to restart, HARD power-cycles it. */
 export type RebootType = 'SOFT' | 'HARD';
 
 /** Fields of a rebuild; the server keeps its ID, flavor and networks. */
@@ -48,22 +41,19 @@ type Json = Record<string, unknown>;
  */
 export class ComputeClient {
   readonly #session: Session;
-  #microversion: Promise<string> | undefined;
+  readonly #api: MicroversionedCompute;
 
   constructor(session: Session) {
     this.#session = session;
+    this.#api = new MicroversionedCompute(session);
   }
 
   /**
-   * Returns the negotiated microversion: the highest this client knows, up to
+   * Returns the negotiated microversion: the highest this client supports, up to
    * the server's maximum, read once from the version document.
    */
   microversion(options: CallOptions = {}): Promise<string> {
-    this.#microversion ??= this.#negotiate(options.signal).catch((err: unknown) => {
-      this.#microversion = undefined;
-      throw err;
-    });
-    return this.#microversion;
+    return this.#api.microversion(options);
   }
 
   /**
@@ -77,17 +67,17 @@ export class ComputeClient {
     options: CallOptions = {},
   ): Promise<CreatedServer> {
     if (request.tags !== undefined && request.tags.length > 0) {
-      await this.#require(requiredMicroversions.tagsAtCreate, 'server tags at create', options);
+      await this.#api.require(requiredMicroversions.tagsAtCreate, 'server tags at create', options);
     }
     if (typeof request.networks === 'string') {
-      await this.#require(
+      await this.#api.require(
         requiredMicroversions.networksNoneOrAuto,
         `networks: "${request.networks}"`,
         options,
       );
     }
 
-    const response = await this.#call<{ server: { id: string } }>(
+    const response = await this.#api.request<{ server: { id: string } }>(
       {
         method: 'POST',
         path: '/servers',
@@ -104,7 +94,7 @@ export class ComputeClient {
 
   /** Returns one server; throws with class `notFound` when it does not exist. */
   async getServer(id: string, options: CallOptions = {}): Promise<Server> {
-    const response = await this.#call<{ server: Json }>(
+    const response = await this.#api.request<{ server: Json }>(
       { method: 'GET', path: `/servers/${encodeURIComponent(id)}`, route: '/servers/{id}' },
       options,
     );
@@ -124,11 +114,14 @@ export class ComputeClient {
   /** Lists servers page by page, for callers that process pages as they arrive. */
   async *listServerPages(options: ListServersOptions = {}): AsyncGenerator<Server[]> {
     if (options.tags || options.tagsAny || options.notTags) {
-      await this.#require(requiredMicroversions.tags, 'tag filters', options);
+      await this.#api.require(requiredMicroversions.tags, 'tag filters', options);
     }
     const query = serverListQuery(options);
     yield* paginate(async (next) => {
-      const response = await this.#call<{ servers: Json[]; servers_links?: CollectionLink[] }>(
+      const response = await this.#api.request<{
+        servers: Json[];
+        servers_links?: CollectionLink[];
+      }>(
         {
           method: 'GET',
           path: '/servers/detail',
@@ -146,7 +139,7 @@ export class ComputeClient {
 
   /** Deletes a server; Nova finishes the deletion asynchronously. Throws `notFound` when it is already gone. */
   async deleteServer(id: string, options: CallOptions = {}): Promise<void> {
-    await this.#call(
+    await this.#api.request(
       { method: 'DELETE', path: `/servers/${encodeURIComponent(id)}`, route: '/servers/{id}' },
       options,
     );
@@ -203,7 +196,7 @@ export class ComputeClient {
    * it. For Nova-Docker this is the container's log.
    */
   async getConsoleOutput(id: string, lines?: number, options: CallOptions = {}): Promise<string> {
-    const response = await this.#call<{ output: string }>(
+    const response = await this.#api.request<{ output: string }>(
       {
         method: 'POST',
         path: `/servers/${encodeURIComponent(id)}/action`,
@@ -219,8 +212,8 @@ export class ComputeClient {
 
   /** Returns the tags of a server (microversion 2.26). */
   async listServerTags(id: string, options: CallOptions = {}): Promise<string[]> {
-    await this.#require(requiredMicroversions.tags, 'server tags', options);
-    const response = await this.#call<{ tags: string[] }>(
+    await this.#api.require(requiredMicroversions.tags, 'server tags', options);
+    const response = await this.#api.request<{ tags: string[] }>(
       {
         method: 'GET',
         path: `/servers/${encodeURIComponent(id)}/tags`,
@@ -237,8 +230,8 @@ export class ComputeClient {
     tags: string[],
     options: CallOptions = {},
   ): Promise<string[]> {
-    await this.#require(requiredMicroversions.tags, 'server tags', options);
-    const response = await this.#call<{ tags: string[] }>(
+    await this.#api.require(requiredMicroversions.tags, 'server tags', options);
+    const response = await this.#api.request<{ tags: string[] }>(
       {
         method: 'PUT',
         path: `/servers/${encodeURIComponent(id)}/tags`,
@@ -252,8 +245,8 @@ export class ComputeClient {
 
   /** Adds one tag to a server; adding a tag it already has succeeds (microversion 2.26). */
   async addServerTag(id: string, tag: string, options: CallOptions = {}): Promise<void> {
-    await this.#require(requiredMicroversions.tags, 'server tags', options);
-    await this.#call(
+    await this.#api.require(requiredMicroversions.tags, 'server tags', options);
+    await this.#api.request(
       {
         method: 'PUT',
         path: `/servers/${encodeURIComponent(id)}/tags/${encodeURIComponent(tag)}`,
@@ -265,8 +258,8 @@ export class ComputeClient {
 
   /** Removes one tag from a server; throws `notFound` when it does not have it. */
   async deleteServerTag(id: string, tag: string, options: CallOptions = {}): Promise<void> {
-    await this.#require(requiredMicroversions.tags, 'server tags', options);
-    await this.#call(
+    await this.#api.require(requiredMicroversions.tags, 'server tags', options);
+    await this.#api.request(
       {
         method: 'DELETE',
         path: `/servers/${encodeURIComponent(id)}/tags/${encodeURIComponent(tag)}`,
@@ -286,7 +279,7 @@ export class ComputeClient {
     metadata: Record<string, string>,
     options: CallOptions = {},
   ): Promise<Record<string, string>> {
-    const response = await this.#call<{ metadata: Record<string, string> }>(
+    const response = await this.#api.request<{ metadata: Record<string, string> }>(
       {
         method: 'POST',
         path: `/servers/${encodeURIComponent(id)}/metadata`,
@@ -306,7 +299,7 @@ export class ComputeClient {
     metadata: Record<string, string>,
     options: CallOptions = {},
   ): Promise<Record<string, string>> {
-    const response = await this.#call<{ metadata: Record<string, string> }>(
+    const response = await this.#api.request<{ metadata: Record<string, string> }>(
       {
         method: 'PUT',
         path: `/servers/${encodeURIComponent(id)}/metadata`,
@@ -320,7 +313,7 @@ export class ComputeClient {
 
   /** Deletes one metadata item; throws `notFound` when the key is not set. */
   async deleteServerMetadata(id: string, key: string, options: CallOptions = {}): Promise<void> {
-    await this.#call(
+    await this.#api.request(
       {
         method: 'DELETE',
         path: `/servers/${encodeURIComponent(id)}/metadata/${encodeURIComponent(key)}`,
@@ -334,7 +327,10 @@ export class ComputeClient {
   async listFlavors(options: CallOptions = {}): Promise<Flavor[]> {
     const flavors: Flavor[] = [];
     const pages = paginate(async (next) => {
-      const response = await this.#call<{ flavors: Json[]; flavors_links?: CollectionLink[] }>(
+      const response = await this.#api.request<{
+        flavors: Json[];
+        flavors_links?: CollectionLink[];
+      }>(
         {
           method: 'GET',
           path: '/flavors/detail',
@@ -354,7 +350,7 @@ export class ComputeClient {
 
   /** Returns one flavor by ID; throws with class `notFound` when it does not exist. */
   async getFlavor(id: string, options: CallOptions = {}): Promise<Flavor> {
-    const response = await this.#call<{ flavor: Json }>(
+    const response = await this.#api.request<{ flavor: Json }>(
       { method: 'GET', path: `/flavors/${encodeURIComponent(id)}`, route: '/flavors/{id}' },
       options,
     );
@@ -389,7 +385,7 @@ export class ComputeClient {
   }
 
   async #action(id: string, action: Json, options: CallOptions): Promise<void> {
-    await this.#call(
+    await this.#api.request(
       {
         method: 'POST',
         path: `/servers/${encodeURIComponent(id)}/action`,
@@ -398,42 +394,6 @@ export class ComputeClient {
       },
       options,
     );
-  }
-
-  async #call<T>(request: ServiceRequest, options: CallOptions): Promise<HttpResponse<T>> {
-    const microversion = await this.microversion(options);
-    return this.#session.request<T>('compute', {
-      ...request,
-      headers: {
-        ...request.headers,
-        'OpenStack-API-Version': `compute ${microversion}`,
-        'X-OpenStack-Nova-API-Version': microversion,
-      },
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
-  }
-
-  async #require(minimum: string, feature: string, options: CallOptions): Promise<void> {
-    const microversion = await this.microversion(options);
-    if (compareVersions(microversion, minimum) >= 0) return;
-    throw new OpenStackError({
-      service: 'compute',
-      method: 'GET',
-      path: '/',
-      message: `${feature} needs compute microversion ${minimum}, but the compute API of cloud "${this.#session.cloudName}" supports up to ${microversion}; upgrade Nova`,
-      errorClass: 'badRequest',
-    });
-  }
-
-  async #negotiate(signal: AbortSignal | undefined): Promise<string> {
-    const url = versionDocumentUrl(await this.#session.endpoint('compute', signal));
-    const response = await this.#session.request<ComputeVersionDocument>('compute', {
-      method: 'GET',
-      path: url,
-      route: '/',
-      ...(signal === undefined ? {} : { signal }),
-    });
-    return negotiateMicroversion(response.body ?? {}, new URL(url).pathname);
   }
 }
 

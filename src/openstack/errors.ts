@@ -7,7 +7,7 @@
 export type ServiceType = 'identity' | 'compute' | 'image' | 'network';
 
 /**
- * What kind of failure an error is. `quota` covers Nova and Glance 413 or 403
+ * Kind of failure, for callers to branch on. `quota` covers Nova and Glance 413 or 403
  * "Quota exceeded" and Neutron 409 OverQuota; `network` covers connection
  * errors and timeouts, where no HTTP status exists.
  */
@@ -42,7 +42,7 @@ export interface OpenStackErrorDetails {
 
 /**
  * An OpenStack call that failed. The message names the service, method, path,
- * status and request ID, and keeps the service's own error text; it never
+ * status and request ID, and keeps the service's own error text. It never
  * contains a token, password or request body.
  */
 export class OpenStackError extends Error {
@@ -159,15 +159,15 @@ function formatMessage(details: OpenStackErrorDetails): string {
 }
 
 function listForMessage(names: string[]): string {
-  const shown = names.slice(0, 20).join(', ');
-  return names.length > 20 ? `${shown} and ${names.length - 20} more` : shown;
+  const firstNames = names.slice(0, 20).join(', ');
+  return names.length > 20 ? `${firstNames} and ${names.length - 20} more` : firstNames;
 }
 
 /**
  * Extracts the human-readable message from an OpenStack error body. Nova wraps
  * it as `{"badRequest": {"message": ...}}`, Keystone as `{"error": {...}}`,
- * Neutron as `{"NeutronError": {"type", "message"}}`, and Glance answers with
- * a plain-text or HTML page.
+ * Neutron as `{"NeutronError": {"type", "message"}}`, and Glance returns a
+ * plain-text or HTML page.
  */
 export function parseErrorBody(text: string): { message: string; type?: string } {
   const trimmed = text.trim();
@@ -178,7 +178,7 @@ export function parseErrorBody(text: string): { message: string; type?: string }
     const found = findMessage(body);
     if (found) return found;
   } catch {
-    // Not JSON: Glance and some proxies answer with text or HTML.
+    // Not JSON: Glance and some proxies return text or HTML.
   }
 
   return { message: plainText(trimmed) };
@@ -229,7 +229,7 @@ export function classifyStatus(status: number, message: string, type?: string): 
   const quotaText = /quota exceeded|over ?quota|exceeds.*quota|quota.*exceed/i.test(message);
   if (type === 'OverQuota' || (quotaText && [403, 409, 413].includes(status))) return 'quota';
   if (status === 413) {
-    // Nova answered over-limit with 413 before it switched to 403.
+    // Nova returned over-limit as 413 before it switched to 403.
     return type === 'overLimit' || /limit/i.test(message) ? 'quota' : 'badRequest';
   }
 
@@ -254,4 +254,29 @@ export function classifyStatus(status: number, message: string, type?: string): 
     default:
       return status >= 500 ? 'serverError' : 'badRequest';
   }
+}
+
+/** Finds the most specific error code in an undici error and its causes. */
+export function networkErrorCode(err: unknown): string | undefined {
+  let fallback: string | undefined;
+  for (let current: unknown = err, depth = 0; current && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') {
+      if (!code.startsWith('UND_ERR') || code === 'UND_ERR_CONNECT_TIMEOUT') return code;
+      fallback ??= code;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return fallback;
+}
+
+/** Joins the messages of an error and its causes, for network failures. */
+export function describeNetworkError(err: unknown): string {
+  const parts: string[] = [];
+  for (let current: unknown = err, depth = 0; current && depth < 5; depth++) {
+    if (current instanceof Error && current.message && !parts.includes(current.message))
+      parts.push(current.message);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return parts.join(': ') || String(err);
 }

@@ -3,6 +3,8 @@
  * version document of the Nova endpoint.
  */
 import { OpenStackError } from './errors.js';
+import type { CallOptions, ServiceRequest, Session } from './session.js';
+import type { HttpResponse } from './transport.js';
 
 /**
  * Highest compute microversion this client reads correctly. Responses were
@@ -47,7 +49,7 @@ export interface ComputeVersionDocument {
 }
 
 /**
- * Picks the microversion to send: the highest this client knows, capped at
+ * Picks the microversion to send: the highest this client supports, capped at
  * the server's maximum. Throws {@link OpenStackError} when the endpoint does
  * not support microversions at all (a legacy v2.0 endpoint), or when the
  * server's minimum is above what this client knows.
@@ -92,4 +94,67 @@ export function versionDocumentUrl(endpoint: string): string {
   url.pathname = `${match ? match[1] : url.pathname.replace(/\/+$/, '')}/`;
   url.search = '';
   return url.toString();
+}
+
+/**
+ * Sends compute requests with the negotiated microversion header. The
+ * negotiation runs once per session; a failed one is retried on the next call.
+ */
+export class MicroversionedCompute {
+  readonly #session: Session;
+  #microversion: Promise<string> | undefined;
+
+  constructor(session: Session) {
+    this.#session = session;
+  }
+
+  /** Returns the negotiated microversion, negotiating on first use. */
+  microversion(options: CallOptions = {}): Promise<string> {
+    this.#microversion ??= this.#negotiate(options.signal).catch((err: unknown) => {
+      this.#microversion = undefined;
+      throw err;
+    });
+    return this.#microversion;
+  }
+
+  /** Sends a request to the compute endpoint with the microversion headers. */
+  async request<T>(request: ServiceRequest, options: CallOptions): Promise<HttpResponse<T>> {
+    const microversion = await this.microversion(options);
+    return this.#session.request<T>('compute', {
+      ...request,
+      headers: {
+        ...request.headers,
+        'OpenStack-API-Version': `compute ${microversion}`,
+        'X-OpenStack-Nova-API-Version': microversion,
+      },
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+  }
+
+  /**
+   * Throws {@link OpenStackError} (class `badRequest`) when the negotiated
+   * microversion is below the minimum a feature needs.
+   */
+  async require(minimum: string, feature: string, options: CallOptions): Promise<void> {
+    const microversion = await this.microversion(options);
+    if (compareVersions(microversion, minimum) >= 0) return;
+    throw new OpenStackError({
+      service: 'compute',
+      method: 'GET',
+      path: '/',
+      message: `${feature} needs compute microversion ${minimum}, but the compute API of cloud "${this.#session.cloudName}" supports up to ${microversion}; upgrade Nova`,
+      errorClass: 'badRequest',
+    });
+  }
+
+  async #negotiate(signal: AbortSignal | undefined): Promise<string> {
+    const url = versionDocumentUrl(await this.#session.endpoint('compute', signal));
+    const response = await this.#session.request<ComputeVersionDocument>('compute', {
+      method: 'GET',
+      path: url,
+      route: '/',
+      ...(signal === undefined ? {} : { signal }),
+    });
+    return negotiateMicroversion(response.body ?? {}, new URL(url).pathname);
+  }
 }

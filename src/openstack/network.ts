@@ -83,7 +83,7 @@ export class NetworkClient {
     }
     const matches = await this.listNetworks({ name: nameOrId, ...options });
     if (matches.length === 1) return matches[0]!;
-    throw this.#lookupError('network', '/v2.0/networks', nameOrId, matches, () =>
+    return this.#lookupError('network', '/v2.0/networks', nameOrId, matches, () =>
       this.listNetworks(options),
     );
   }
@@ -103,7 +103,7 @@ export class NetworkClient {
   async listSecurityGroups(
     filters: { name?: string } & CallOptions = {},
   ): Promise<SecurityGroup[]> {
-    // Names are unique per project only, and an admin sees every project's
+    // Names are unique per project only, and an admin can list every project's
     // "default" group, so the listing is limited to the session's project.
     const projectId = await this.#session.projectId(filters.signal);
     return this.#list(
@@ -123,7 +123,7 @@ export class NetworkClient {
       const byId = (await this.listSecurityGroups(options)).find((group) => group.id === nameOrId);
       if (byId) return byId;
     }
-    throw this.#lookupError('security group', '/v2.0/security-groups', nameOrId, matches, () =>
+    return this.#lookupError('security group', '/v2.0/security-groups', nameOrId, matches, () =>
       this.listSecurityGroups(options),
     );
   }

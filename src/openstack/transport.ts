@@ -1,15 +1,18 @@
 /**
  * HTTP transport for OpenStack APIs over undici's fetch: per-attempt timeouts,
  * retries with backoff, typed errors, one debug log line and one observer
- * event per attempt. It knows nothing about tokens; session.ts adds them.
+ * event per attempt. It handles no tokens, because session.ts adds them.
  */
 import { Readable } from 'node:stream';
 
 import type { Logger } from 'pino';
 import { Agent, fetch, type Response } from 'undici';
 
+import { AttemptTimer, countingStream, sleep } from './deadline.js';
 import {
   classifyStatus,
+  describeNetworkError,
+  networkErrorCode,
   OpenStackError,
   parseErrorBody,
   type ErrorClass,
@@ -103,7 +106,7 @@ const maxErrorBodyBytes = 64 * 1024;
 
 /**
  * Sends requests with retries and maps every failure to an
- * {@link OpenStackError}. One instance holds one connection pool; call
+ * {@link OpenStackError}. Each instance owns one connection pool, so call
  * {@link Transport.close} when the session ends.
  */
 export class Transport {
@@ -297,7 +300,7 @@ export class Transport {
 
   #networkError(request: HttpRequest, path: string, err: unknown, timer: AttemptTimer): unknown {
     if (request.signal?.aborted) return request.signal.reason;
-    const code = timer.timedOut ? 'TIMEOUT' : errorCode(err);
+    const code = timer.timedOut ? 'TIMEOUT' : networkErrorCode(err);
     const message = timer.timedOut
       ? `no response within ${timer.timeoutMs} ms; raise api_timeout in clouds.yaml if the service is slow`
       : describeNetworkError(err);
@@ -322,8 +325,9 @@ export class Transport {
     err: unknown,
   ): void {
     const durationMs = Math.round(performance.now() - started);
-    const errorClass =
-      err instanceof OpenStackError ? err.errorClass : err === undefined ? undefined : 'network';
+    let errorClass: ErrorClass | undefined;
+    if (err instanceof OpenStackError) errorClass = err.errorClass;
+    else if (err !== undefined) errorClass = 'network';
     this.#logger?.debug(
       {
         service: request.service,
@@ -356,69 +360,6 @@ export class Transport {
   }
 }
 
-/**
- * An attempt's abort signal: fires on the caller's signal or after timeoutMs
- * of inactivity. {@link AttemptTimer.touch} restarts the countdown, so a
- * streamed upload times out only when it stalls.
- */
-class AttemptTimer {
-  readonly #controller = new AbortController();
-  readonly #callerSignal: AbortSignal | undefined;
-  readonly #onCallerAbort = () => this.#controller.abort(this.#callerSignal?.reason);
-  #timer: NodeJS.Timeout | undefined;
-  #cleared = false;
-  timedOut = false;
-
-  constructor(
-    readonly timeoutMs: number,
-    callerSignal: AbortSignal | undefined,
-  ) {
-    this.#callerSignal = callerSignal;
-    if (callerSignal?.aborted) this.#controller.abort(callerSignal.reason);
-    callerSignal?.addEventListener('abort', this.#onCallerAbort, { once: true });
-    this.touch();
-  }
-
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  touch(): void {
-    if (this.#cleared) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.timedOut = true;
-      this.#controller.abort(new Error(`timed out after ${this.timeoutMs} ms`));
-    }, this.timeoutMs);
-  }
-
-  /** Stops the countdown; the caller's signal still aborts a stream being read. */
-  clear(): void {
-    this.#cleared = true;
-    clearTimeout(this.#timer);
-  }
-
-  /** Detaches from the caller's signal once the attempt's response is fully read. */
-  release(): void {
-    this.clear();
-    this.#callerSignal?.removeEventListener('abort', this.#onCallerAbort);
-  }
-}
-
-async function* countingStream(
-  source: Readable,
-  timer: AttemptTimer,
-  count: (bytes: number) => void,
-): AsyncGenerator<Uint8Array> {
-  for await (const chunk of source) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
-    count(bytes.byteLength);
-    timer.touch();
-    yield bytes;
-  }
-  timer.touch();
-}
-
 function readRequestId(headers: { get(name: string): string | null }): string | undefined {
   return headers.get('x-openstack-request-id') ?? headers.get('x-compute-request-id') ?? undefined;
 }
@@ -433,46 +374,4 @@ async function readLimited(response: Response, limit: number): Promise<string> {
     if (size >= limit) break;
   }
   return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
-}
-
-/** Finds the most specific error code in an undici error and its causes. */
-function errorCode(err: unknown): string | undefined {
-  let fallback: string | undefined;
-  for (let current: unknown = err, depth = 0; current && depth < 5; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') {
-      if (!code.startsWith('UND_ERR') || code === 'UND_ERR_CONNECT_TIMEOUT') return code;
-      fallback ??= code;
-    }
-    current = (current as { cause?: unknown }).cause;
-  }
-  return fallback;
-}
-
-function describeNetworkError(err: unknown): string {
-  const parts: string[] = [];
-  for (let current: unknown = err, depth = 0; current && depth < 5; depth++) {
-    if (current instanceof Error && current.message && !parts.includes(current.message))
-      parts.push(current.message);
-    current = (current as { cause?: unknown }).cause;
-  }
-  return parts.join(': ') || String(err);
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
