@@ -2,8 +2,8 @@
  * A private Docker Engine for tests: Debian's dockerd started by the harness
  * with its own data root, exec root, pid file, config file and unix socket,
  * so tests never touch the machine's Docker and several worktrees can run
- * at once. The registry and the offline test image live in registry.ts and
- * test-image.ts and are re-exported here.
+ * at once. The registry, the offline test image and the push and pull
+ * helpers live in their own files and are re-exported here.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,7 +17,14 @@ import { isRunning, startServer, waitFor } from './process.js';
 import { logTail, makeStateDir, removeStateDir } from './state.js';
 
 export { startRegistry, useRegistry, type Registry, type RegistryOptions } from './registry.js';
-export { buildTestImage, type TestImageOptions } from './test-image.js';
+export { buildTestImage, type TestImage, type TestImageOptions } from './test-image.js';
+export {
+  followProgress,
+  pullImage,
+  pushImage,
+  type DockerProgressEvent,
+  type RegistryAuth,
+} from './image-transfer.js';
 
 /** A dockerd the harness started; it stops after the mocha run. */
 export interface DockerEngine {
@@ -124,75 +131,4 @@ async function removeAllContainers(docker: Docker): Promise<void> {
   } catch (err) {
     console.error(`could not remove the test containers before stopping dockerd: ${String(err)}`);
   }
-}
-
-/** One line of a Docker Engine progress stream (pull, push, import, load). */
-export interface DockerProgressEvent {
-  status?: string;
-  id?: string;
-  error?: string;
-  errorDetail?: { message?: string };
-  aux?: Record<string, unknown>;
-}
-
-/**
- * Reads a Docker Engine progress stream to its end and returns its events.
- * The engine reports a failed push or pull as an error event inside a 200
- * response, so this rejects with that event's message.
- */
-export function followProgress(
-  docker: Docker,
-  stream: NodeJS.ReadableStream,
-): Promise<DockerProgressEvent[]> {
-  return new Promise((resolve, reject) => {
-    docker.modem.followProgress(stream, (err: Error | null, events: DockerProgressEvent[]) => {
-      if (err) {
-        reject(err);
-        return;
-      }
-      const failed = events.find((e) => e.error ?? e.errorDetail?.message);
-      if (failed) reject(new Error(failed.errorDetail?.message ?? failed.error));
-      else resolve(events);
-    });
-  });
-}
-
-/** Registry credentials for pushImage and pullImage. */
-export interface RegistryAuth {
-  username: string;
-  password: string;
-}
-
-/**
- * Pushes `reference` from the engine to its registry and waits for the end.
- * Sends an empty X-Registry-Auth header when auth is absent, because dockerd
- * 20.10 rejects a push without that header. Rejects with the registry's error.
- */
-export async function pushImage(
-  docker: Docker,
-  reference: string,
-  auth?: RegistryAuth,
-): Promise<void> {
-  const stream = await docker.getImage(reference).push({ authconfig: authConfig(reference, auth) });
-  await followProgress(docker, stream);
-}
-
-/** Pulls `reference` into the engine and waits for the end; rejects with the registry's error. */
-export async function pullImage(
-  docker: Docker,
-  reference: string,
-  auth?: RegistryAuth,
-): Promise<void> {
-  const stream = (await docker.pull(reference, {
-    authconfig: authConfig(reference, auth),
-  })) as NodeJS.ReadableStream;
-  await followProgress(docker, stream);
-}
-
-function authConfig(
-  reference: string,
-  auth?: RegistryAuth,
-): Docker.AuthConfig | Record<string, never> {
-  if (!auth) return {};
-  return { ...auth, serveraddress: reference.split('/')[0] ?? reference };
 }

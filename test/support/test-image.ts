@@ -3,18 +3,17 @@
  * busybox (with a link for every applet) is packed by tar and fed to
  * `docker import`, so tests never pull from the internet.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { chmod, copyFile, mkdir, open, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 import type Docker from 'dockerode';
 
-import { followProgress } from './docker.js';
 import { requireExecutables } from './host-packages.js';
+import { followProgress } from './image-transfer.js';
 import { makeStateDir, removeStateDir } from './state.js';
 
 const execFileAsync = promisify(execFile);
@@ -143,7 +142,7 @@ async function writeFiller(path: string, size: number): Promise<void> {
   }
 }
 
-/** A dynamically linked busybox (Debian's `busybox` package) would not run in the empty rootfs. */
+/** Rejects a dynamically linked busybox (Debian's `busybox` package), which cannot run in the empty rootfs. */
 async function assertStatic(path: string): Promise<void> {
   const elf = await readFile(path);
   const programHeaderOffset = Number(elf.readBigUInt64LE(0x20));
