@@ -106,10 +106,10 @@ cmd_build() {
   echo "$bin"
 }
 
+# Prints DIR (default .state/controlplane) as an absolute path; only up and
+# prepare create it.
 state_dir() {
-  local dir=${1:-$default_dir}
-  mkdir -p "$dir"
-  (cd "$dir" && pwd)
+  realpath -m "${1:-$default_dir}"
 }
 
 load_config() {
@@ -183,6 +183,7 @@ cmd_prepare() {
   local dir bin
   dir=$(state_dir "$1")
   bin=$(cmd_build)
+  mkdir -p "$dir"
   write_certificates "$dir"
   cat >"$dir/config.env" <<EOF
 BIN_DIR=$bin
@@ -301,7 +302,7 @@ cmd_up() {
     exit 1
   fi
   log "kube-apiserver ready at https://127.0.0.1:$APISERVER_PORT"
-  log "use it with: eval \"\$($0 env${1:+ $1})\"; stop it with: make control-plane-down"
+  log "use it with: eval \"\$($0 env${1:+ $1})\"; stop it with: $0 down${1:+ $1}"
 }
 
 cmd_down() {
