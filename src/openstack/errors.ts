@@ -176,12 +176,50 @@ export function parseErrorBody(text: string): { message: string; type?: string }
   try {
     const body = JSON.parse(trimmed) as unknown;
     const found = findMessage(body);
-    if (found) return found;
+    if (found) return { ...found, message: omitEchoedValue(found.message) };
   } catch {
     // Not JSON: Glance and some proxies return text or HTML.
   }
 
   return { message: plainText(trimmed) };
+}
+
+/**
+ * Replaces the request value that Nova's schema validation echoes
+ * ("Invalid input for field/attribute server. Value: {...}. <reason>") with
+ * "[omitted]". The value is a Python repr of part of the request body, which
+ * carries server metadata (container environment variables, possibly
+ * secrets) and must not reach logs or status conditions. The reason stays.
+ */
+export function omitEchoedValue(message: string): string {
+  const marker = 'Value: ';
+  const start = message.indexOf(marker);
+  if (!message.startsWith('Invalid input for field/attribute') || start < 0) return message;
+
+  const end = endOfPythonRepr(message, start + marker.length);
+  if (end < 0) return `${message.slice(0, start)}${marker}[omitted]`;
+  return `${message.slice(0, start)}${marker}[omitted]${message.slice(end)}`;
+}
+
+/** Returns the index of the ". " that ends the Python repr starting at `from`, or -1. */
+function endOfPythonRepr(text: string, from: number): number {
+  let depth = 0;
+  for (let i = from; i < text.length; i++) {
+    const char = text[i]!;
+    if (char === "'" || char === '"') {
+      // Skip the quoted string, honouring backslash escapes.
+      i++;
+      while (i < text.length && text[i] !== char) i += text[i] === '\\' ? 2 : 1;
+      if (i >= text.length) return -1;
+    } else if ('{[('.includes(char)) {
+      depth++;
+    } else if ('}])'.includes(char)) {
+      depth--;
+    } else if (depth === 0 && char === '.' && text[i + 1] === ' ') {
+      return i;
+    }
+  }
+  return -1;
 }
 
 function findMessage(body: unknown): { message: string; type?: string } | undefined {

@@ -80,6 +80,20 @@ const bodyCases: BodyCase[] = [
     message: '',
   },
   {
+    name: 'Nova schema 400 without the echoed body',
+    status: 400,
+    body: JSON.stringify({
+      badRequest: {
+        code: 400,
+        message:
+          "Invalid input for field/attribute server. Value: {'name': 'web', 'metadata': {'DB_PASSWORD': 'pw. {x}'}, 'bogus_field': 1}. Additional properties are not allowed ('bogus_field' was unexpected)",
+      },
+    }),
+    errorClass: 'badRequest',
+    message:
+      "Invalid input for field/attribute server. Value: [omitted]. Additional properties are not allowed ('bogus_field' was unexpected)",
+  },
+  {
     name: 'rate limit 429',
     status: 429,
     body: '{"message": "Too Many Requests"}',
