@@ -1,17 +1,26 @@
 import { randomInt } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { registerCleanup } from './hooks.js';
 import { isRunning, startServer, type ServerProcess } from './process.js';
+import { makeStateDir, removeStateDir } from './state.js';
 
 /** Options of startDevCloud; anything else goes through extraArgs as command-line flags. */
 export interface DevCloudOptions {
   /** Docker Engine socket to run containers on; without it the dev cloud runs with --no-engine. */
   dockerSocket?: string;
-  /** Data folder to use, e.g. the one of a stopped dev cloud to test a restart. @default a new temp folder */
+  /** Data folder to use, e.g. the one of a stopped dev cloud to test a restart. @default a new temp folder, removed after the run */
   dataDir?: string;
+  /**
+   * Let containers join an internal Docker bridge network (--address-mode docker).
+   * Off by default, because that adds a bridge interface to the machine, and the
+   * harness dockerd keeps the machine's network unchanged; addresses then come
+   * from the subnet pool (--address-mode fake).
+   * @default false
+   */
+  dockerNetwork?: boolean;
   /** Name in logs and the log file name. @default devcloud */
   name?: string;
   /** Extra flags for `nova-docker-operator devcloud`, such as ['--build-delay', '500']. */
@@ -56,7 +65,13 @@ const mainScript = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
  */
 export async function startDevCloud(options: DevCloudOptions = {}): Promise<DevCloud> {
   const name = options.name ?? 'devcloud';
-  const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'devcloud-')));
+  let dataDir = options.dataDir;
+  if (!dataDir) {
+    const created = await makeStateDir('dc');
+    dataDir = created;
+    // Registered before the process starts, so it runs after the process stops (cleanups run newest first).
+    registerCleanup(`${name} data folder`, () => removeStateDir(created));
+  }
   const infoPath = path.join(dataDir, 'devcloud.json');
   await rm(infoPath, { force: true });
 
