@@ -66,6 +66,8 @@ function now(): string {
  */
 export class ComputeManager {
   private readonly queues = new Map<string, Promise<void>>();
+  /** Aborted on close, so a long BUILD delay does not hold up a shutdown; the build resumes after a restart. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly deps: ComputeManagerDeps) {}
 
@@ -108,8 +110,9 @@ export class ComputeManager {
     while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
   }
 
-  /** Waits for running operations and closes the driver. */
+  /** Cuts BUILD delays short, waits for running operations and closes the driver. */
   async close(): Promise<void> {
+    this.closing.abort();
     await this.settle();
     await this.deps.driver.close();
   }
@@ -145,7 +148,14 @@ export class ComputeManager {
 
   private async spawn(server: ServerRecord): Promise<void> {
     const { deps } = this;
-    if (deps.buildDelayMs > 0) await sleep(deps.buildDelayMs);
+    if (deps.buildDelayMs > 0) {
+      try {
+        await sleep(deps.buildDelayMs, undefined, { signal: this.closing.signal });
+      } catch {
+        // Shutting down: the server stays in BUILD and the next start resumes the build.
+        return;
+      }
+    }
     if (server.deletedAt || server.taskState === 'deleting') return;
 
     const flavor = deps.flavor(server.flavorId);
