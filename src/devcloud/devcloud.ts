@@ -131,7 +131,8 @@ export class DevCloud {
         faults,
         stats,
         tokens,
-        authUrl: () => endpoints.identity,
+        // keystonemiddleware names the Keystone root, without the version, in WWW-Authenticate.
+        authUrl: () => endpoints.identity.replace(/\/v3$/, ''),
       },
     );
     let roots;

@@ -78,7 +78,12 @@ export function renderError(
     case 'glance':
       // Glance returns webob error pages: JSON when the client accepts it, plain text otherwise.
       if (accept?.includes('application/json')) {
-        body = { message: error.message, code: `${error.status} ${title}`, title };
+        // webob's JSON error page keeps the line breaks of its HTML template; Glance 25 returns them too.
+        body = {
+          message: `${error.message}<br /><br />\n\n\n`,
+          code: `${error.status} ${title}`,
+          title,
+        };
       } else {
         headers['Content-Type'] = 'text/plain; charset=UTF-8';
         return {

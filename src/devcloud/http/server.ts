@@ -145,7 +145,8 @@ export class ApiServer {
     res.once('close', () => {
       const durationMs = Math.round((performance.now() - started) * 10) / 10;
       // Admin calls are the benchmark's own bookkeeping, so they stay out of the counts.
-      if (mount.name !== 'admin') this.options.stats.record(mount.name, method, route, res.statusCode);
+      if (mount.name !== 'admin')
+        this.options.stats.record(mount.name, method, route, res.statusCode);
       log.info({ method, route, path, status: res.statusCode, durationMs }, 'request');
     });
 

@@ -53,6 +53,8 @@ export function negotiateMicroversion(req: IncomingMessage, res: ServerResponse)
       }
       const minor = Number(match[2]);
       if (match[1] !== '2' || minor < 1 || minor > maxMinor) {
+        // Nova echoes the refused version in the response headers.
+        setVersionHeaders(res, requested);
         throw new ApiError(
           406,
           `Version ${requested} is not supported by the API. Minimum is ${minMicroversion} and maximum is ${maxMicroversion}.`,
@@ -61,8 +63,12 @@ export function negotiateMicroversion(req: IncomingMessage, res: ServerResponse)
       version = new Microversion(minor);
     }
   }
-  res.setHeader('OpenStack-API-Version', `compute ${version}`);
-  res.setHeader('X-OpenStack-Nova-API-Version', String(version));
-  res.setHeader('Vary', 'OpenStack-API-Version, X-OpenStack-Nova-API-Version');
+  setVersionHeaders(res, String(version));
   return version;
+}
+
+function setVersionHeaders(res: ServerResponse, version: string): void {
+  res.setHeader('OpenStack-API-Version', `compute ${version}`);
+  res.setHeader('X-OpenStack-Nova-API-Version', version);
+  res.setHeader('Vary', 'OpenStack-API-Version, X-OpenStack-Nova-API-Version');
 }

@@ -179,8 +179,9 @@ async function createServer(deps: NovaDeps, request: NovaRequest): Promise<void>
   validateServerCreate(version, body);
   const input = (body as { server: Record<string, unknown> }).server;
 
-  const flavor = deps.flavor(idFromReference(input.flavorRef as string | number));
-  if (!flavor) throw new ApiError(400, 'Invalid flavorRef provided.');
+  const flavorId = idFromReference(input.flavorRef as string | number);
+  const flavor = deps.flavor(flavorId);
+  if (!flavor) throw new ApiError(400, `Flavor ${flavorId} could not be found.`);
 
   const imageRef = input.imageRef as string | undefined;
   if (!imageRef) throw new ApiError(400, 'Missing imageRef attribute');

@@ -110,7 +110,7 @@ describe('dev cloud Nova API without engine', function () {
       microversion: '2.52',
     });
     assert.equal(response.status, 400);
-    assert.equal(response.body.badRequest.message, 'Invalid flavorRef provided.');
+    assert.equal(response.body.badRequest.message, 'Flavor no-such-flavor could not be found.');
   });
 
   it('rejects unknown image', async function () {
