@@ -236,7 +236,7 @@ function normalizeAuthUrl(url: string, fail: Fail): string {
   return /\/v3$/.test(trimmed) ? trimmed : `${trimmed}/v3`;
 }
 
-/** Validates an http or https URL and returns it without trailing slashes. */
+/** Validates an http or https URL and returns it as written, without trailing slashes. */
 export function parseUrl(url: string, key: string, fail: Fail): string {
   let parsed: URL;
   try {
@@ -244,9 +244,12 @@ export function parseUrl(url: string, key: string, fail: Fail): string {
   } catch {
     return fail(key, `"${url}" is not a valid URL`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     fail(key, `"${url}" must use http or https`);
-  return parsed.toString().replace(/\/+$/, '');
+  }
+  // The text is kept as written: URL.toString() would percent-encode the
+  // {project_id} placeholder that endpoint overrides may contain.
+  return url.trim().replace(/\/+$/, '');
 }
 
 function defined<T extends Record<string, unknown>>(

@@ -9,6 +9,7 @@
  */
 import { once } from 'node:events';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 import { cloudConfigFromString, type CloudConfig } from '../../../src/openstack/index.js';
@@ -41,6 +42,8 @@ export interface FakeOpenStack {
   authStatus: number;
   /** Keep connections open after a response. @default true */
   keepAlive: boolean;
+  /** Lifetime of the tokens issued from now on, in milliseconds. @default 3600000 */
+  tokenLifetimeMs: number;
   /** Returns a CloudConfig for a password cloud pointing at this fake. */
   config(extra?: string): CloudConfig;
   /** Requests to paths under the given prefix. */
@@ -51,12 +54,15 @@ export interface FakeOpenStack {
 /** The password the fake cloud's config uses; tests search logs for it. */
 export const fakePassword = 'pw-Zq81-never-log-me';
 
-/** Starts a fake cloud on a free port of 127.0.0.1. */
-export async function startFakeOpenStack(): Promise<FakeOpenStack> {
-  const server = http.createServer();
+/** Starts a fake cloud on a free port of 127.0.0.1, over HTTPS when given a key and certificate. */
+export async function startFakeOpenStack(
+  options: { tls?: { key: string; cert: string } } = {},
+): Promise<FakeOpenStack> {
+  const server = options.tls ? https.createServer(options.tls) : http.createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const scheme = options.tls ? 'https' : 'http';
+  const baseUrl = `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const fake: FakeOpenStack = {
     baseUrl,
@@ -65,6 +71,7 @@ export async function startFakeOpenStack(): Promise<FakeOpenStack> {
     handler: () => false,
     authStatus: 201,
     keepAlive: true,
+    tokenLifetimeMs: 3600_000,
     config(extra = '') {
       return cloudConfigFromString(
         [
@@ -122,7 +129,7 @@ export async function startFakeOpenStack(): Promise<FakeOpenStack> {
       const token = `tok-${fake.tokensIssued.length + 1}-gAAAAsecret`;
       fake.tokensIssued.push(token);
       response.setHeader('X-Subject-Token', token);
-      sendJson(response, 201, tokenBody(baseUrl));
+      sendJson(response, 201, tokenBody(baseUrl, fake.tokenLifetimeMs));
       return;
     }
 
@@ -165,7 +172,7 @@ export function sendJson(
   response.end(text);
 }
 
-function tokenBody(baseUrl: string): unknown {
+function tokenBody(baseUrl: string, lifetimeMs: number): unknown {
   const now = Date.now();
   const endpoint = (url: string) => [
     { id: 'e', interface: 'public', region_id: 'RegionOne', region: 'RegionOne', url },
@@ -174,7 +181,7 @@ function tokenBody(baseUrl: string): unknown {
     token: {
       methods: ['password'],
       issued_at: new Date(now).toISOString(),
-      expires_at: new Date(now + 3600_000).toISOString(),
+      expires_at: new Date(now + lifetimeMs).toISOString(),
       user: { id: 'user-1', name: 'demo' },
       project: { id: 'project-1', name: 'demo' },
       catalog: [
