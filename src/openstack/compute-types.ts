@@ -2,6 +2,7 @@
  * Nova resource shapes as this client returns them (camelCase, normalized
  * across microversions), and the conversion from Nova's JSON.
  */
+import type { CallOptions } from './session.js';
 
 /** One IP address of a server on one network. */
 export interface ServerAddress {
@@ -102,7 +103,7 @@ export interface CreatedServer {
 }
 
 /** Filters of a server listing; all are optional and combine with AND. */
-export interface ListServersOptions {
+export interface ListServersOptions extends CallOptions {
   /** Servers that have all of these tags (microversion 2.26). */
   tags?: string[];
   /** Servers that have at least one of these tags (microversion 2.26). */
@@ -118,7 +119,6 @@ export interface ListServersOptions {
   limit?: number;
   /** List every project's servers (admin only). */
   allProjects?: boolean;
-  signal?: AbortSignal;
 }
 
 type Json = Record<string, unknown>;

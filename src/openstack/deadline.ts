@@ -31,8 +31,9 @@ export class AttemptTimer {
     return this.#controller.signal;
   }
 
+  /** Restarts the countdown; a timeout of 0 never starts one. */
   touch(): void {
-    if (this.#cleared) return;
+    if (this.#cleared || this.timeoutMs <= 0) return;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.timedOut = true;

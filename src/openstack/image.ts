@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 
 import { nextPageQuery, mergePageQuery, paginate } from './pagination.js';
-import type { CallOptions, Session } from './session.js';
+import { callRequestOptions, type CallOptions, type Session } from './session.js';
 
 /** A Glance image. Custom properties (such as `os_command_line`) are in `properties`. */
 export interface Image {
@@ -143,7 +143,7 @@ export class ImageClient {
       path: '/images',
       route: '/v2/images',
       json: body,
-      ...signal(options),
+      ...callRequestOptions(options),
     });
     return toImage(response.body);
   }
@@ -154,7 +154,7 @@ export class ImageClient {
       method: 'GET',
       path: `/images/${encodeURIComponent(id)}`,
       route: '/v2/images/{id}',
-      ...signal(options),
+      ...callRequestOptions(options),
     });
     return toImage(response.body);
   }
@@ -182,7 +182,7 @@ export class ImageClient {
         path: '/images',
         route: '/v2/images',
         query: next === undefined ? query : mergePageQuery(query, next),
-        ...signal(options),
+        ...callRequestOptions(options),
       });
       return { items: response.body.images.map(toImage), next: nextPageQuery(response.body.next) };
     });
@@ -200,7 +200,7 @@ export class ImageClient {
       route: '/v2/images/{id}',
       json: operations,
       headers: { 'Content-Type': 'application/openstack-images-v2.1-json-patch' },
-      ...signal(options),
+      ...callRequestOptions(options),
     });
     return toImage(response.body);
   }
@@ -228,7 +228,7 @@ export class ImageClient {
       method: 'DELETE',
       path: `/images/${encodeURIComponent(id)}`,
       route: '/v2/images/{id}',
-      ...signal(options),
+      ...callRequestOptions(options),
     });
   }
 
@@ -245,7 +245,7 @@ export class ImageClient {
       route: '/v2/images/{id}/file',
       body: data,
       headers: { 'Content-Type': 'application/octet-stream' },
-      ...signal(options),
+      ...callRequestOptions(options),
     });
     return {
       bytesUploaded: response.bytesSent ?? 0,
@@ -260,7 +260,7 @@ export class ImageClient {
       path: `/images/${encodeURIComponent(id)}/file`,
       route: '/v2/images/{id}/file',
       responseType: 'stream',
-      ...signal(options),
+      ...callRequestOptions(options),
     });
     const length = response.headers.get('content-length');
     const checksum = response.headers.get('content-md5');
@@ -306,8 +306,4 @@ export function toImage(raw: Json): Image {
 /** Escapes a property name for a JSON pointer (RFC 6901). */
 function escapePointer(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-function signal(options: CallOptions): { signal?: AbortSignal } {
-  return options.signal === undefined ? {} : { signal: options.signal };
 }

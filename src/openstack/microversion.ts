@@ -3,7 +3,12 @@
  * version document of the Nova endpoint.
  */
 import { OpenStackError } from './errors.js';
-import type { CallOptions, ServiceRequest, Session } from './session.js';
+import {
+  callRequestOptions,
+  type CallOptions,
+  type ServiceRequest,
+  type Session,
+} from './session.js';
 import type { HttpResponse } from './transport.js';
 
 /**
@@ -127,7 +132,7 @@ export class MicroversionedCompute {
         'OpenStack-API-Version': `compute ${microversion}`,
         'X-OpenStack-Nova-API-Version': microversion,
       },
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...callRequestOptions(options),
     });
   }
 

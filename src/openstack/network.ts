@@ -3,7 +3,7 @@
  */
 import { OpenStackError, OpenStackLookupError } from './errors.js';
 import { nextLink, nextPageQuery, paginate, type CollectionLink } from './pagination.js';
-import type { CallOptions, Session } from './session.js';
+import { callRequestOptions, type CallOptions, type Session } from './session.js';
 
 /** A Neutron network. */
 export interface Network {
@@ -64,7 +64,7 @@ export class NetworkClient {
       method: 'GET',
       path: `/networks/${encodeURIComponent(id)}`,
       route: '/v2.0/networks/{id}',
-      ...signal(options),
+      ...callRequestOptions(options),
     });
     return toNetwork(response.body.network);
   }
@@ -94,7 +94,7 @@ export class NetworkClient {
       method: 'GET',
       path: `/ports/${encodeURIComponent(id)}`,
       route: '/v2.0/ports/{id}',
-      ...signal(options),
+      ...callRequestOptions(options),
     });
     return toPort(response.body.port);
   }
@@ -142,7 +142,7 @@ export class NetworkClient {
         path,
         route: `/v2.0${path}`,
         query: { ...query, ...next },
-        ...signal(options),
+        ...callRequestOptions(options),
       });
       const raw = (response.body[collection] ?? []) as Json[];
       const links = response.body[`${collection}_links`] as CollectionLink[] | undefined;
@@ -213,8 +213,4 @@ function toSecurityGroup(raw: Json): SecurityGroup {
   if (typeof raw.description === 'string') group.description = raw.description;
   if (typeof raw.project_id === 'string') group.projectId = raw.project_id;
   return group;
-}
-
-function signal(options: CallOptions): { signal?: AbortSignal } {
-  return options.signal === undefined ? {} : { signal: options.signal };
 }

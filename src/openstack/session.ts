@@ -38,6 +38,22 @@ export interface SessionOptions {
 export interface CallOptions {
   /** Aborts the call; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Attempt timeout of this call in milliseconds, replacing the session's. For
+   * a streamed upload it bounds inactivity. 0 disables it, for example for an
+   * upload whose source can be silent for minutes.
+   */
+  timeoutMs?: number;
+}
+
+/** Returns the request fields that carry a call's options. */
+export function callRequestOptions(
+  options: CallOptions,
+): Pick<ServiceRequest, 'signal' | 'timeoutMs'> {
+  return {
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  };
 }
 
 /** A request to a service, relative to its versioned endpoint. */

@@ -84,7 +84,7 @@ export interface HttpRequest {
   responseType?: 'json' | 'stream';
   /** Override whether retrying after the server saw the request is safe. @default by method */
   idempotent?: boolean;
-  /** Attempt timeout; for streamed bodies it bounds inactivity, not the whole upload. */
+  /** Attempt timeout; for streamed bodies it bounds inactivity, not the whole upload. 0 disables it. */
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -119,6 +119,10 @@ export class Transport {
 
   constructor(options: TransportOptions = {}) {
     this.#agent = new Agent({
+      // The attempt timer bounds the wait for response headers, including the
+      // "no timeout" of timeoutMs 0, so undici's own headers timeout is off.
+      // Its body timeout (300 s) still ends a streamed download that stalls.
+      headersTimeout: 0,
       connect: {
         ...(options.caCert === undefined ? {} : { ca: options.caCert }),
         ...(options.clientCert === undefined

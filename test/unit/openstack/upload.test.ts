@@ -123,4 +123,29 @@ describe('OpenStack image upload streaming', () => {
     assert.ok(err instanceof OpenStackError);
     assert.equal(err.code, 'TIMEOUT');
   });
+
+  it('waits out a silent source with timeout 0', async function () {
+    this.timeout(10_000);
+    fake.handler = (request, response) => {
+      request.resume();
+      request.on('end', () => {
+        response.writeHead(204);
+        response.end();
+      });
+      return true;
+    };
+    await client.close();
+    client = openCloud(fake.config(), { timeoutMs: 200 });
+
+    async function* pauses() {
+      yield Buffer.alloc(chunkSize);
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      yield Buffer.alloc(chunkSize);
+    }
+    const result = await client.image.uploadImage('img-1', Readable.from(pauses()), {
+      timeoutMs: 0,
+    });
+
+    assert.equal(result.bytesUploaded, 2 * chunkSize);
+  });
 });
