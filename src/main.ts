@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 
+import { registerRunCommand } from './cmd/run.js';
 import { registerDevcloudCommand } from './devcloud/command.js';
 
 /**
@@ -13,6 +14,10 @@ export function buildProgram(): Command {
     .name('nova-docker-operator')
     .description('Runs ContainerInstance resources as Nova-Docker servers on OpenStack')
     .showHelpAfterError();
+  // NOTE: the ContainerInstance reconciler plugs in here as the run command's
+  // wiring (resource type, watchSecrets, setup). Until it exists, `run`
+  // validates its flags and then exits 1 saying no reconciler is registered.
+  registerRunCommand(program, undefined);
   registerDevcloudCommand(program);
   return program;
 }

@@ -1,0 +1,195 @@
+import { readFileSync } from 'node:fs';
+
+import { InvalidArgumentError, Option, type Command } from 'commander';
+
+import { runningInCluster } from '../kube/kubeconfig.js';
+import { parseNamespacedName } from '../kube/resource.js';
+import { parseListenAddress } from '../observability/http-server.js';
+import { formatDuration, parseDuration } from './duration.js';
+
+/** The validated settings of `nova-docker-operator run`; durations in milliseconds. */
+export interface RunConfig {
+  kubeconfig: string | undefined;
+  /** Namespace to watch; undefined watches all namespaces. */
+  namespace: string | undefined;
+  labelSelector: string | undefined;
+  concurrency: number;
+  pollIntervalActiveMs: number;
+  pollIntervalIdleMs: number;
+  defaultCloudSecret: { namespace: string; name: string } | undefined;
+  defaultNetwork: string | undefined;
+  leaderElect: boolean;
+  leaderElectionNamespace: string | undefined;
+  leaderElectionId: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  /** Listen address, or undefined when disabled with "0". */
+  metricsBindAddress: string | undefined;
+  healthProbeBindAddress: string | undefined;
+  logLevel: string;
+  shutdownTimeoutMs: number;
+}
+
+const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+function positiveInteger(flag: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`invalid ${flag} "${value}": expected a whole number >= 1`);
+    return parsed;
+  };
+}
+
+function duration(flag: string) {
+  return (value: string): number => {
+    const ms = parseDuration(value);
+    if (ms <= 0) throw new Error(`invalid ${flag} "${value}": must be longer than 0`);
+    return ms;
+  };
+}
+
+function bindAddress(flag: string) {
+  return (value: string): string => {
+    if (value === '0') return value;
+    try {
+      parseListenAddress(value);
+    } catch (err) {
+      throw new Error(`invalid ${flag}: ${(err as Error).message}`);
+    }
+    return value;
+  };
+}
+
+function wrapParser<T>(parse: (value: string) => T) {
+  // Commander prints an InvalidArgumentError as "error: option '...' argument '...' is invalid. <message>".
+  return (value: string): T => {
+    try {
+      return parse(value);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
+
+/** Adds the flags of `run` to a command; every help line states the default and the unit. */
+export function addRunOptions(command: Command): Command {
+  const inCluster = runningInCluster();
+  const metricsDefault = inCluster ? ':8080' : '127.0.0.1:8080';
+  const healthDefault = inCluster ? ':8081' : '127.0.0.1:8081';
+  const durationOption = (flags: string, description: string, defaultMs: number) =>
+    new Option(flags, `${description} (duration, e.g. ${formatDuration(defaultMs)} or 500ms)`)
+      .argParser(wrapParser(duration(flags.split(' ')[0]!)))
+      .default(defaultMs, formatDuration(defaultMs));
+
+  return command
+    .addOption(
+      new Option('--kubeconfig <path>', 'kubeconfig file to use (default: $KUBECONFIG, then the Pod service account, then ~/.kube/config)'),
+    )
+    .addOption(new Option('--namespace <name>', 'watch ContainerInstances in this namespace only (default: all namespaces)'))
+    .addOption(
+      new Option('--label-selector <selector>', 'reconcile only ContainerInstances matching this label selector, e.g. shard=a (default: all)'),
+    )
+    .addOption(
+      new Option('--concurrency <count>', 'ContainerInstances reconciled at the same time, at most (count)')
+        .argParser(wrapParser(positiveInteger('--concurrency')))
+        .default(4),
+    )
+    .addOption(durationOption('--poll-interval-active <duration>', 'server list interval while any server is in a transitional state', 5_000))
+    .addOption(durationOption('--poll-interval-idle <duration>', 'server list interval while every server is settled', 60_000))
+    .addOption(
+      new Option(
+        '--default-cloud-secret <namespace/name>',
+        'clouds.yaml Secret for ContainerInstances without spec.cloud (default: none; such instances are Stalled)',
+      ).argParser(wrapParser((value) => (parseNamespacedName(value, '--default-cloud-secret'), value))),
+    )
+    .addOption(new Option('--default-network <name>', 'network for ContainerInstances without spec.networks (default: no network)'))
+    .addOption(new Option('--leader-elect', 'elect a leader through a Lease so that only one replica reconciles').default(false))
+    .addOption(
+      new Option('--leader-election-namespace <name>', 'namespace of the leader election Lease (default: $POD_NAMESPACE, then the Pod namespace)'),
+    )
+    .addOption(new Option('--leader-election-id <name>', 'name of the leader election Lease').default('nova-docker-operator'))
+    .addOption(durationOption('--lease-duration <duration>', 'how long standbys wait before taking a Lease that is not renewed', 15_000))
+    .addOption(durationOption('--renew-deadline <duration>', 'how long the leader keeps trying to renew before it stops leading', 10_000))
+    .addOption(durationOption('--retry-period <duration>', 'time between attempts to acquire or renew the Lease', 2_000))
+    .addOption(
+      new Option('--metrics-bind-address <address>', 'host:port of the /metrics server; "0" disables it')
+        .argParser(wrapParser(bindAddress('--metrics-bind-address')))
+        .default(metricsDefault),
+    )
+    .addOption(
+      new Option('--health-probe-bind-address <address>', 'host:port of the /healthz and /readyz server; "0" disables it')
+        .argParser(wrapParser(bindAddress('--health-probe-bind-address')))
+        .default(healthDefault),
+    )
+    .addOption(new Option('--log-level <level>', 'lowest level logged').choices(logLevels).default('info'))
+    .addOption(
+      durationOption('--shutdown-timeout <duration>', 'after SIGTERM, how long running reconciles may take to finish', 25_000),
+    );
+}
+
+/**
+ * Converts parsed flag values into a RunConfig, checking the rules that
+ * span several flags. Throws an Error naming the flags to fix.
+ */
+export function toRunConfig(values: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): RunConfig {
+  const leaseDurationMs = values.leaseDuration as number;
+  const renewDeadlineMs = values.renewDeadline as number;
+  const retryPeriodMs = values.retryPeriod as number;
+  const leaderElect = Boolean(values.leaderElect);
+  if (leaderElect && !(leaseDurationMs > renewDeadlineMs && renewDeadlineMs > retryPeriodMs * 1.1)) {
+    throw new Error(
+      `invalid leader election timing: need --lease-duration > --renew-deadline > 1.1 x --retry-period. ` +
+        `Received: ${formatDuration(leaseDurationMs)}, ${formatDuration(renewDeadlineMs)}, ${formatDuration(retryPeriodMs)}`,
+    );
+  }
+
+  const defaultCloudSecret = values.defaultCloudSecret
+    ? parseNamespacedName(values.defaultCloudSecret as string, '--default-cloud-secret')
+    : undefined;
+  const leaderElectionNamespace = leaderElect
+    ? ((values.leaderElectionNamespace as string | undefined) ?? podNamespace(env))
+    : undefined;
+  if (leaderElect && !leaderElectionNamespace) {
+    throw new Error('--leader-elect needs a namespace for its Lease: pass --leader-election-namespace (or set POD_NAMESPACE)');
+  }
+
+  const pollIntervalActiveMs = values.pollIntervalActive as number;
+  const pollIntervalIdleMs = values.pollIntervalIdle as number;
+  if (pollIntervalActiveMs > pollIntervalIdleMs) {
+    throw new Error(
+      `--poll-interval-active (${formatDuration(pollIntervalActiveMs)}) must not be longer than --poll-interval-idle (${formatDuration(pollIntervalIdleMs)})`,
+    );
+  }
+
+  const disabled = (address: unknown) => (address === '0' ? undefined : (address as string));
+  return {
+    kubeconfig: values.kubeconfig as string | undefined,
+    namespace: (values.namespace as string | undefined) || undefined,
+    labelSelector: (values.labelSelector as string | undefined) || undefined,
+    concurrency: values.concurrency as number,
+    pollIntervalActiveMs,
+    pollIntervalIdleMs,
+    defaultCloudSecret,
+    defaultNetwork: values.defaultNetwork as string | undefined,
+    leaderElect,
+    leaderElectionNamespace,
+    leaderElectionId: values.leaderElectionId as string,
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
+    metricsBindAddress: disabled(values.metricsBindAddress),
+    healthProbeBindAddress: disabled(values.healthProbeBindAddress),
+    logLevel: values.logLevel as string,
+    shutdownTimeoutMs: values.shutdownTimeout as number,
+  };
+}
+
+function podNamespace(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.POD_NAMESPACE) return env.POD_NAMESPACE;
+  try {
+    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
