@@ -9,12 +9,15 @@ export interface OpenStackRequestEvent {
   method: string;
   /** Path template with IDs replaced, e.g. "/servers/{id}"; used in logs, not as a metric label. */
   route: string;
-  /** HTTP status code, or undefined when no response arrived. */
-  status: number | undefined;
+  /** HTTP status code; absent when no response arrived. */
+  status?: number;
   durationMs: number;
   /** The x-openstack-request-id (or x-compute-request-id) of the response, when present. */
-  requestId: string | undefined;
+  requestId?: string;
+  /** Class or cause of the failure, when the attempt failed. */
   error?: unknown;
+  /** 1 for the first attempt, 2 for the first retry, and so on. */
+  attempt?: number;
 }
 
 /** The hook the OpenStack client calls after every request. */
@@ -43,6 +46,7 @@ export function openStackRequestObserver(metrics: OperatorMetrics, logger?: Logg
           status: event.status,
           durationMs: Math.round(event.durationMs),
           requestID: event.requestId,
+          attempt: event.attempt,
           ...(event.error === undefined ? {} : { err: event.error }),
         },
         'openstack request',
