@@ -15,7 +15,9 @@ export function parseDuration(value: string): number {
     consumed += match[0].length;
   }
   if (text === '' || consumed !== text.length) {
-    throw new Error(`invalid duration "${value}": use a number with a unit (ms, s, m, h), e.g. 15s, 500ms or 1m30s`);
+    throw new Error(
+      `invalid duration "${value}": use a number with a unit (ms, s, m, h), e.g. 15s, 500ms or 1m30s`,
+    );
   }
   return Math.round(total);
 }

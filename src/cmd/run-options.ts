@@ -36,7 +36,8 @@ const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 function positiveInteger(flag: string) {
   return (value: string): number => {
     const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`invalid ${flag} "${value}": expected a whole number >= 1`);
+    if (!Number.isInteger(parsed) || parsed < 1)
+      throw new Error(`invalid ${flag} "${value}": expected a whole number >= 1`);
     return parsed;
   };
 }
@@ -55,7 +56,7 @@ function bindAddress(flag: string) {
     try {
       parseListenAddress(value);
     } catch (err) {
-      throw new Error(`invalid ${flag}: ${(err as Error).message}`);
+      throw new Error(`invalid ${flag}: ${(err as Error).message}`, { cause: err });
     }
     return value;
   };
@@ -84,47 +85,122 @@ export function addRunOptions(command: Command): Command {
 
   return command
     .addOption(
-      new Option('--kubeconfig <path>', 'kubeconfig file to use (default: $KUBECONFIG, then the Pod service account, then ~/.kube/config)'),
+      new Option(
+        '--kubeconfig <path>',
+        'kubeconfig file to use (default: $KUBECONFIG, then the Pod service account, then ~/.kube/config)',
+      ),
     )
-    .addOption(new Option('--namespace <name>', 'watch ContainerInstances in this namespace only (default: all namespaces)'))
     .addOption(
-      new Option('--label-selector <selector>', 'reconcile only ContainerInstances matching this label selector, e.g. shard=a (default: all)'),
+      new Option(
+        '--namespace <name>',
+        'watch ContainerInstances in this namespace only (default: all namespaces)',
+      ),
     )
     .addOption(
-      new Option('--concurrency <count>', 'ContainerInstances reconciled at the same time, at most (count)')
+      new Option(
+        '--label-selector <selector>',
+        'reconcile only ContainerInstances matching this label selector, e.g. shard=a (default: all)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--concurrency <count>',
+        'ContainerInstances reconciled at the same time, at most (count)',
+      )
         .argParser(wrapParser(positiveInteger('--concurrency')))
         .default(4),
     )
-    .addOption(durationOption('--poll-interval-active <duration>', 'server list interval while any server is in a transitional state', 5_000))
-    .addOption(durationOption('--poll-interval-idle <duration>', 'server list interval while every server is settled', 60_000))
+    .addOption(
+      durationOption(
+        '--poll-interval-active <duration>',
+        'server list interval while any server is in a transitional state',
+        5_000,
+      ),
+    )
+    .addOption(
+      durationOption(
+        '--poll-interval-idle <duration>',
+        'server list interval while every server is settled',
+        60_000,
+      ),
+    )
     .addOption(
       new Option(
         '--default-cloud-secret <namespace/name>',
         'clouds.yaml Secret for ContainerInstances without spec.cloud (default: none; such instances are Stalled)',
-      ).argParser(wrapParser((value) => (parseNamespacedName(value, '--default-cloud-secret'), value))),
+      ).argParser(
+        wrapParser((value) => (parseNamespacedName(value, '--default-cloud-secret'), value)),
+      ),
     )
-    .addOption(new Option('--default-network <name>', 'network for ContainerInstances without spec.networks (default: no network)'))
-    .addOption(new Option('--leader-elect', 'elect a leader through a Lease so that only one replica reconciles').default(false))
     .addOption(
-      new Option('--leader-election-namespace <name>', 'namespace of the leader election Lease (default: $POD_NAMESPACE, then the Pod namespace)'),
+      new Option(
+        '--default-network <name>',
+        'network for ContainerInstances without spec.networks (default: no network)',
+      ),
     )
-    .addOption(new Option('--leader-election-id <name>', 'name of the leader election Lease').default('nova-docker-operator'))
-    .addOption(durationOption('--lease-duration <duration>', 'how long standbys wait before taking a Lease that is not renewed', 15_000))
-    .addOption(durationOption('--renew-deadline <duration>', 'how long the leader keeps trying to renew before it stops leading', 10_000))
-    .addOption(durationOption('--retry-period <duration>', 'time between attempts to acquire or renew the Lease', 2_000))
     .addOption(
-      new Option('--metrics-bind-address <address>', 'host:port of the /metrics server; "0" disables it')
+      new Option(
+        '--leader-elect',
+        'elect a leader through a Lease so that only one replica reconciles',
+      ).default(false),
+    )
+    .addOption(
+      new Option(
+        '--leader-election-namespace <name>',
+        'namespace of the leader election Lease (default: $POD_NAMESPACE, then the Pod namespace)',
+      ),
+    )
+    .addOption(
+      new Option('--leader-election-id <name>', 'name of the leader election Lease').default(
+        'nova-docker-operator',
+      ),
+    )
+    .addOption(
+      durationOption(
+        '--lease-duration <duration>',
+        'how long standbys wait before taking a Lease that is not renewed',
+        15_000,
+      ),
+    )
+    .addOption(
+      durationOption(
+        '--renew-deadline <duration>',
+        'how long the leader keeps trying to renew before it stops leading',
+        10_000,
+      ),
+    )
+    .addOption(
+      durationOption(
+        '--retry-period <duration>',
+        'time between attempts to acquire or renew the Lease',
+        2_000,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--metrics-bind-address <address>',
+        'host:port of the /metrics server; "0" disables it',
+      )
         .argParser(wrapParser(bindAddress('--metrics-bind-address')))
         .default(metricsDefault),
     )
     .addOption(
-      new Option('--health-probe-bind-address <address>', 'host:port of the /healthz and /readyz server; "0" disables it')
+      new Option(
+        '--health-probe-bind-address <address>',
+        'host:port of the /healthz and /readyz server; "0" disables it',
+      )
         .argParser(wrapParser(bindAddress('--health-probe-bind-address')))
         .default(healthDefault),
     )
-    .addOption(new Option('--log-level <level>', 'lowest level logged').choices(logLevels).default('info'))
     .addOption(
-      durationOption('--shutdown-timeout <duration>', 'after SIGTERM, how long running reconciles may take to finish', 25_000),
+      new Option('--log-level <level>', 'lowest level logged').choices(logLevels).default('info'),
+    )
+    .addOption(
+      durationOption(
+        '--shutdown-timeout <duration>',
+        'after SIGTERM, how long running reconciles may take to finish',
+        25_000,
+      ),
     );
 }
 
@@ -132,12 +208,18 @@ export function addRunOptions(command: Command): Command {
  * Converts parsed flag values into a RunConfig, checking the rules that
  * span several flags. Throws an Error naming the flags to fix.
  */
-export function toRunConfig(values: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): RunConfig {
+export function toRunConfig(
+  values: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+): RunConfig {
   const leaseDurationMs = values.leaseDuration as number;
   const renewDeadlineMs = values.renewDeadline as number;
   const retryPeriodMs = values.retryPeriod as number;
   const leaderElect = Boolean(values.leaderElect);
-  if (leaderElect && !(leaseDurationMs > renewDeadlineMs && renewDeadlineMs > retryPeriodMs * 1.1)) {
+  if (
+    leaderElect &&
+    !(leaseDurationMs > renewDeadlineMs && renewDeadlineMs > retryPeriodMs * 1.1)
+  ) {
     throw new Error(
       `invalid leader election timing: need --lease-duration > --renew-deadline > 1.1 x --retry-period. ` +
         `Received: ${formatDuration(leaseDurationMs)}, ${formatDuration(renewDeadlineMs)}, ${formatDuration(retryPeriodMs)}`,
@@ -151,7 +233,9 @@ export function toRunConfig(values: Record<string, unknown>, env: NodeJS.Process
     ? ((values.leaderElectionNamespace as string | undefined) ?? podNamespace(env))
     : undefined;
   if (leaderElect && !leaderElectionNamespace) {
-    throw new Error('--leader-elect needs a namespace for its Lease: pass --leader-election-namespace (or set POD_NAMESPACE)');
+    throw new Error(
+      '--leader-elect needs a namespace for its Lease: pass --leader-election-namespace (or set POD_NAMESPACE)',
+    );
   }
 
   const pollIntervalActiveMs = values.pollIntervalActive as number;
@@ -188,7 +272,10 @@ export function toRunConfig(values: Record<string, unknown>, env: NodeJS.Process
 function podNamespace(env: NodeJS.ProcessEnv): string | undefined {
   if (env.POD_NAMESPACE) return env.POD_NAMESPACE;
   try {
-    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || undefined;
+    return (
+      readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() ||
+      undefined
+    );
   } catch {
     return undefined;
   }

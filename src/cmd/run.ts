@@ -17,7 +17,7 @@ import { createLogger, type Logger } from '../observability/logger.js';
 import { OperatorMetrics } from '../observability/metrics.js';
 import { addRunOptions, toRunConfig, type RunConfig } from './run-options.js';
 
-/** What a reconciler gets from `run`: the shared clients, caches and settings. */
+/** Shared clients, caches and settings that `run` passes to the reconciler's setup. */
 export interface ReconcilerContext<T extends KubernetesObject> {
   kubeConfig: KubeConfig;
   config: RunConfig;
@@ -31,7 +31,7 @@ export interface ReconcilerContext<T extends KubernetesObject> {
   secrets: Informer<V1Secret> | undefined;
 }
 
-/** What the wiring's setup returns: the reconciler and how Secret changes map to its keys. */
+/** Result of the wiring's setup: the reconciler and how Secret changes map to its keys. */
 export interface ReconcilerSetup<T extends KubernetesObject> {
   reconciler: Reconciler<T> | ReconcileFunction<T>;
   /** Keys of the objects to reconcile again when this Secret changes. */
@@ -69,19 +69,32 @@ export async function startOperator<T extends KubernetesObject>(
   logger: Logger,
   onFatal: (exitCode: number) => void,
 ): Promise<RunningOperator> {
-  const { kubeConfig, source, location, server } = loadKubeConfig({ kubeconfig: config.kubeconfig });
-  logger.info({ kubeconfigSource: source, kubeconfig: location, server }, 'connecting to the API server');
+  const { kubeConfig, source, location, server } = loadKubeConfig({
+    kubeconfig: config.kubeconfig,
+  });
+  logger.info(
+    { kubeconfigSource: source, kubeconfig: location, server },
+    'connecting to the API server',
+  );
 
   const metrics = new OperatorMetrics();
   const instanceName = process.env.POD_NAME || hostname();
-  const events = new EventRecorder({ kubeConfig, reportingController: 'novadocker.io/operator', reportingInstance: instanceName, logger, metrics });
+  const events = new EventRecorder({
+    kubeConfig,
+    reportingController: 'novadocker.io/operator',
+    reportingInstance: instanceName,
+    logger,
+    metrics,
+  });
   const informer = customResourceInformer<T>(kubeConfig, wiring.resource, {
     namespace: config.namespace,
     labelSelector: config.labelSelector,
     logger,
     metrics,
   });
-  const secrets = wiring.watchSecrets ? secretInformer(kubeConfig, { namespace: config.namespace, logger, metrics }) : undefined;
+  const secrets = wiring.watchSecrets
+    ? secretInformer(kubeConfig, { namespace: config.namespace, logger, metrics })
+    : undefined;
   const statusWriter = new StatusWriter(kubeConfig, wiring.resource, { logger });
 
   metrics.setInstancePhaseSource(() => {
@@ -94,7 +107,16 @@ export async function startOperator<T extends KubernetesObject>(
     return counts;
   });
 
-  const setup = wiring.setup({ kubeConfig, config, logger, metrics, events, statusWriter, informer, secrets });
+  const setup = wiring.setup({
+    kubeConfig,
+    config,
+    logger,
+    metrics,
+    events,
+    statusWriter,
+    informer,
+    secrets,
+  });
   const controller = new Controller<T>({
     name: wiring.controllerName,
     informer,
@@ -135,7 +157,10 @@ export async function startOperator<T extends KubernetesObject>(
     stopping ??= (async () => {
       logger.info({ reason, shutdownTimeoutMs: config.shutdownTimeoutMs }, 'shutting down');
       const drained = await manager.stop(config.shutdownTimeoutMs);
-      if (!drained) logger.warn('some reconciles were still running at the shutdown deadline; they resume on the next leader');
+      if (!drained)
+        logger.warn(
+          'some reconciles were still running at the shutdown deadline; they resume on the next leader',
+        );
       return exitCode;
     })();
     return stopping;
@@ -154,10 +179,15 @@ export async function startOperator<T extends KubernetesObject>(
  * Registers `nova-docker-operator run`. With wiring undefined the command
  * exits 1 with an error, because there is nothing to reconcile.
  */
-export function registerRunCommand<T extends KubernetesObject>(program: Command, wiring: OperatorWiring<T> | undefined): Command {
+export function registerRunCommand<T extends KubernetesObject>(
+  program: Command,
+  wiring: OperatorWiring<T> | undefined,
+): Command {
   const command = program
     .command('run')
-    .description('Run the operator: watch ContainerInstances and reconcile them onto OpenStack Nova-Docker servers');
+    .description(
+      'Run the operator: watch ContainerInstances and reconcile them onto OpenStack Nova-Docker servers',
+    );
   addRunOptions(command).action(async (values: Record<string, unknown>) => {
     let config: RunConfig;
     try {
@@ -167,7 +197,9 @@ export function registerRunCommand<T extends KubernetesObject>(program: Command,
     }
     const logger = createLogger({ level: config.logLevel });
     if (!wiring) {
-      logger.fatal('no reconciler is registered for the run command; this build cannot reconcile anything');
+      logger.fatal(
+        'no reconciler is registered for the run command; this build cannot reconcile anything',
+      );
       process.exit(1);
     }
 

@@ -17,12 +17,18 @@ export interface BackoffOptions {
  * baseMs * 2^(attempt-1), capped at maxMs, then spread by +/- jitter. The
  * result never exceeds maxMs and is never negative.
  */
-export function backoffDelay(attempt: number, options: BackoffOptions = {}, random = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  options: BackoffOptions = {},
+  random = Math.random,
+): number {
   const baseMs = options.baseMs ?? 1000;
   const maxMs = options.maxMs ?? 300_000;
   const jitter = options.jitter ?? 0.2;
   if (!(baseMs > 0) || !(maxMs >= baseMs)) {
-    throw new RangeError(`invalid backoff: baseMs must be > 0 and maxMs >= baseMs. Received: baseMs=${baseMs}, maxMs=${maxMs}`);
+    throw new RangeError(
+      `invalid backoff: baseMs must be > 0 and maxMs >= baseMs. Received: baseMs=${baseMs}, maxMs=${maxMs}`,
+    );
   }
   if (!(jitter >= 0 && jitter < 1)) {
     throw new RangeError(`invalid backoff jitter: must be in [0, 1). Received: ${jitter}`);

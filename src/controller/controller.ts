@@ -8,7 +8,12 @@ import { objectKey, splitObjectKey } from '../kube/resource.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperatorMetrics, ReconcileResultLabel } from '../observability/metrics.js';
 import type { BackoffOptions } from './backoff.js';
-import { TerminalError, type ReconcileFunction, type ReconcileResult, type Reconciler } from './reconciler.js';
+import {
+  TerminalError,
+  type ReconcileFunction,
+  type ReconcileResult,
+  type Reconciler,
+} from './reconciler.js';
 import { WorkQueue, type ProcessOutcome, type ShutdownResult } from './workqueue.js';
 
 /** Settings of a Controller. */
@@ -54,7 +59,10 @@ export class Controller<T extends KubernetesObject> {
       throw new RangeError(`terminalRetryMs must be > 0. Received: ${this.terminalRetryMs}`);
     }
     const reconciler = options.reconciler;
-    this.reconcile = typeof reconciler === 'function' ? reconciler : (key, object) => reconciler.reconcile(key, object);
+    this.reconcile =
+      typeof reconciler === 'function'
+        ? reconciler
+        : (key, object) => reconciler.reconcile(key, object);
     this.queue = new WorkQueue({
       name: options.name,
       concurrency: options.concurrency ?? 1,
@@ -80,7 +88,10 @@ export class Controller<T extends KubernetesObject> {
       try {
         keys = map(event.object);
       } catch (err) {
-        this.logger.error({ err, informer: informer.name }, 'mapping an informer event to keys failed');
+        this.logger.error(
+          { err, informer: informer.name },
+          'mapping an informer event to keys failed',
+        );
         return;
       }
       for (const key of keys) this.enqueue(key);
@@ -96,7 +107,10 @@ export class Controller<T extends KubernetesObject> {
     await this.options.informer.waitForSync(syncTimeoutMs);
     this.started = true;
     const objects = this.options.informer.list();
-    this.logger.info({ objects: objects.length, concurrency: this.options.concurrency ?? 1 }, 'controller started');
+    this.logger.info(
+      { objects: objects.length, concurrency: this.options.concurrency ?? 1 },
+      'controller started',
+    );
     for (const object of objects) this.queue.add(objectKey(object));
   }
 
@@ -123,7 +137,11 @@ export class Controller<T extends KubernetesObject> {
     this.stopped = true;
     const result = await this.queue.shutdown(deadlineMs);
     if (result.drained) this.logger.info('controller stopped; no reconcile in flight');
-    else this.logger.warn({ abandoned: result.abandoned, deadlineMs }, 'controller stopped with reconciles still running at the deadline');
+    else
+      this.logger.warn(
+        { abandoned: result.abandoned, deadlineMs },
+        'controller stopped with reconciles still running at the deadline',
+      );
     return result;
   }
 
@@ -138,7 +156,10 @@ export class Controller<T extends KubernetesObject> {
     try {
       result = await this.reconcile(key, object);
     } catch (err) {
-      result = err instanceof TerminalError ? { kind: 'terminal', error: err } : { kind: 'error', error: err };
+      result =
+        err instanceof TerminalError
+          ? { kind: 'terminal', error: err }
+          : { kind: 'error', error: err };
     }
     const seconds = (performance.now() - startedAt) / 1000;
     const durationMs = Math.round(seconds * 1000);
@@ -161,14 +182,25 @@ export class Controller<T extends KubernetesObject> {
         outcome = { type: 'failure', retryAfterMs: result.retryAfterMs };
         const attempt = this.queue.failureCount(key) + 1;
         // A 409 means the cached object was stale: routine, retried after the newer copy arrives.
-        if (isConflict(result.error)) log.info({ durationMs, attempt, err: result.error }, 'reconcile hit a conflict; retrying');
-        else log.warn({ durationMs, attempt, err: result.error }, 'reconcile failed; retrying with backoff');
+        if (isConflict(result.error))
+          log.info(
+            { durationMs, attempt, err: result.error },
+            'reconcile hit a conflict; retrying',
+          );
+        else
+          log.warn(
+            { durationMs, attempt, err: result.error },
+            'reconcile failed; retrying with backoff',
+          );
         break;
       }
       case 'terminal':
         label = 'terminal_error';
         outcome = { type: 'failure', retryAfterMs: this.terminalRetryMs };
-        log.error({ durationMs, err: result.error, retryAfterMs: this.terminalRetryMs }, 'reconcile failed and retrying will not help; waiting for a change');
+        log.error(
+          { durationMs, err: result.error, retryAfterMs: this.terminalRetryMs },
+          'reconcile failed and retrying will not help; waiting for a change',
+        );
         break;
     }
     this.options.metrics?.observeReconcile(this.name, label, seconds);

@@ -46,9 +46,9 @@ export interface ManagerAddresses {
 
 /**
  * Runs informers, controllers, leader election and the HTTP servers as one
- * unit, in the order controller-runtime's manager uses: servers and
+ * unit, in the order controller-runtime's manager uses. Servers and
  * informers start on every replica, so standbys have warm caches and pass
- * readiness; controllers start only once this replica leads. stop() runs
+ * readiness. Controllers start only once this replica leads. stop() runs
  * the reverse order and releases the Lease after the last reconcile ends.
  */
 export class Manager {
@@ -76,7 +76,9 @@ export class Manager {
       });
     }
 
-    const sameAddress = options.metricsBindAddress !== undefined && options.metricsBindAddress === options.healthProbeBindAddress;
+    const sameAddress =
+      options.metricsBindAddress !== undefined &&
+      options.metricsBindAddress === options.healthProbeBindAddress;
     if (options.metricsBindAddress) {
       this.servers.push({
         name: 'metrics',
@@ -116,7 +118,11 @@ export class Manager {
     for (const { name, server } of this.servers) {
       const bound = await server.listen();
       addresses[name] = bound;
-      if (name === 'metrics' && this.options.metricsBindAddress === this.options.healthProbeBindAddress) addresses.health = bound;
+      if (
+        name === 'metrics' &&
+        this.options.metricsBindAddress === this.options.healthProbeBindAddress
+      )
+        addresses.health = bound;
     }
     for (const informer of this.options.informers) informer.start();
     if (this.elector) this.elector.start();
@@ -133,7 +139,9 @@ export class Manager {
   async stop(deadlineMs: number): Promise<boolean> {
     this.stopping = true;
     this.logger.info({ deadlineMs }, 'stopping');
-    const results = await Promise.all(this.options.controllers.map((controller) => controller.shutdown(deadlineMs)));
+    const results = await Promise.all(
+      this.options.controllers.map((controller) => controller.shutdown(deadlineMs)),
+    );
     await this.elector?.stop();
     await Promise.all(this.options.informers.map((informer) => informer.stop()));
     await this.options.events?.close();
@@ -148,14 +156,17 @@ export class Manager {
   }
 
   private async startController(controller: Controller<KubernetesObject>): Promise<void> {
-    // Informers retry on their own; keep waiting for their first list and
-    // say so now and then, rather than give up while the API server is slow.
+    // Informers retry on their own, so keep waiting for their first list and
+    // log a warning every 30 s rather than give up while the API server is slow.
     while (!this.stopping && this.isLeading()) {
       try {
         await controller.start(30_000);
         return;
       } catch (err) {
-        this.logger.warn({ controller: controller.name, err }, 'controller still waiting for its informer to sync');
+        this.logger.warn(
+          { controller: controller.name, err },
+          'controller still waiting for its informer to sync',
+        );
       }
     }
   }
@@ -165,8 +176,12 @@ export class Manager {
       {
         name: 'informers',
         check: () => {
-          const waiting = this.options.informers.filter((informer) => !informer.hasSynced()).map((informer) => informer.name);
-          return waiting.length === 0 ? { ok: true, detail: 'synced' } : { ok: false, detail: `waiting for first list: ${waiting.join(', ')}` };
+          const waiting = this.options.informers
+            .filter((informer) => !informer.hasSynced())
+            .map((informer) => informer.name);
+          return waiting.length === 0
+            ? { ok: true, detail: 'synced' }
+            : { ok: false, detail: `waiting for first list: ${waiting.join(', ')}` };
         },
       },
       {

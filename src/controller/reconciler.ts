@@ -1,5 +1,5 @@
 /**
- * What one reconcile asks for next:
+ * Outcome of one reconcile, which decides when the key runs next:
  * - `done`: the object matches its spec; run again only when it changes.
  * - `requeueAfter`: success, but look again after delayMs (e.g. a server
  *   still building, or a periodic check).
@@ -48,7 +48,9 @@ export function requeueAfter(delayMs: number): ReconcileResult {
 
 /** Returns the result "failed for a reason that may pass; retry with backoff". */
 export function transientError(error: unknown, retryAfterMs?: number): ReconcileResult {
-  return retryAfterMs === undefined ? { kind: 'error', error } : { kind: 'error', error, retryAfterMs };
+  return retryAfterMs === undefined
+    ? { kind: 'error', error }
+    : { kind: 'error', error, retryAfterMs };
 }
 
 /** Returns the result "failed for a reason retrying cannot fix". */

@@ -6,12 +6,13 @@ import { noWorkQueueMetrics, type WorkQueueMetrics } from '../observability/metr
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 
 /**
- * What a run of a key asks the queue to do next. `success` resets the key's
+ * Next step that a run of a key requests from the queue. `success` resets the key's
  * backoff and, with requeueAfterMs, runs it again after that delay.
  * `failure` grows the key's backoff and runs it again after the backoff
  * delay, or after retryAfterMs when that is longer (e.g. a Retry-After).
  */
-export type ProcessOutcome = { type: 'success'; requeueAfterMs?: number } | { type: 'failure'; retryAfterMs?: number };
+export type ProcessOutcome =
+  { type: 'success'; requeueAfterMs?: number } | { type: 'failure'; retryAfterMs?: number };
 
 /** Runs one key; a thrown error counts as a failure. */
 export type ProcessFunction = (key: string) => Promise<ProcessOutcome>;
@@ -30,7 +31,7 @@ export interface WorkQueueOptions {
   onProcessError?: (key: string, err: unknown) => void;
 }
 
-/** What shutdown() left behind. */
+/** Result of shutdown(). */
 export interface ShutdownResult {
   /** True when every running key finished before the deadline. */
   drained: boolean;
@@ -39,12 +40,12 @@ export interface ShutdownResult {
 }
 
 /**
- * A keyed work queue on p-queue with client-go's semantics: a key waits at
- * most once; a key never runs twice at the same time; a key added while it
- * runs runs once more after it finishes; failures back off per key with
- * jitter and reset on success; and a run may ask to be requeued after a
- * delay. Starting a run cancels the key's pending delayed add, because the
- * run's own outcome decides when it runs next.
+ * A keyed work queue on p-queue with client-go's semantics. A key waits at
+ * most once and never runs twice at the same time. A key added while it runs
+ * runs once more after it finishes. Failures back off per key with jitter
+ * and reset on success, and a run may request a requeue after a delay.
+ * Starting a run cancels the key's pending delayed add, because the run's
+ * own outcome decides when it runs next.
  */
 export class WorkQueue {
   private readonly queue: PQueue;
@@ -63,7 +64,9 @@ export class WorkQueue {
   constructor(private readonly options: WorkQueueOptions) {
     const concurrency = options.concurrency ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new RangeError(`work queue concurrency must be a positive integer. Received: ${concurrency}`);
+      throw new RangeError(
+        `work queue concurrency must be a positive integer. Received: ${concurrency}`,
+      );
     }
     this.queue = new PQueue({ concurrency });
     this.metrics = options.metrics ?? noWorkQueueMetrics;

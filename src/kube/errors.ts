@@ -21,7 +21,9 @@ export function apiErrorDetails(err: unknown): ApiErrorDetails {
     return {
       code: err.code,
       reason: status?.reason,
-      message: status?.message ?? (typeof err.body === 'string' && err.body ? err.body : `HTTP ${err.code}`),
+      message:
+        status?.message ??
+        (typeof err.body === 'string' && err.body ? err.body : `HTTP ${err.code}`),
     };
   }
   const withCode = err as { statusCode?: unknown; code?: unknown; message?: unknown } | undefined;
@@ -61,7 +63,7 @@ export function hasStatusCode(err: unknown, code: number): boolean {
   return false;
 }
 
-/** Returns whether the API server answered 404 Not Found. */
+/** Returns whether the API server returned 404 Not Found. */
 export function isNotFound(err: unknown): boolean {
   return hasStatusCode(err, 404);
 }

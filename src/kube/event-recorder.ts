@@ -1,4 +1,10 @@
-import { EventsV1Api, V1MicroTime, type EventsV1Event, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  EventsV1Api,
+  V1MicroTime,
+  type EventsV1Event,
+  type KubeConfig,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 
 import type { Logger } from '../observability/logger.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
@@ -49,9 +55,10 @@ const maxCachedSeries = 4096;
 
 /**
  * Records events.k8s.io/v1 Events about objects, aggregated the way client-go
- * does: a repeat of the same Event (same object, type, reason, action and
+ * does. A repeat of the same Event (same object, type, reason, action and
  * note) increments series.count on the existing Event instead of creating a
- * new one, and series updates are written at most once per seriesFlushMs.
+ * new one. The second occurrence is written at once, and later repeats are
+ * batched into one series update per seriesFlushMs.
  * New Events are limited per object by a token bucket, so an error that
  * flaps with a changing message cannot flood the API server. Recording never
  * throws and never blocks the caller; write failures are logged and counted.
@@ -75,19 +82,37 @@ export class EventRecorder {
 
   /**
    * Records one occurrence of an Event about object. The Event lands in the
-   * object's namespace. note is cut to 1024 bytes and must never hold secret
-   * data, because every reader of Events in the namespace sees it.
+   * object's namespace. note is cut to 1024 bytes and must never contain secret
+   * data, because anyone allowed to read Events in the namespace can read it.
    */
-  record(object: KubernetesObject, type: EventType, reason: string, action: string, note: string): void {
+  record(
+    object: KubernetesObject,
+    type: EventType,
+    reason: string,
+    action: string,
+    note: string,
+  ): void {
     if (this.closed) return;
     const namespace = object.metadata?.namespace;
     const name = object.metadata?.name;
     if (!namespace || !name) {
-      this.logger.warn({ kind: object.kind, reason }, 'cannot record an Event for an object without name and namespace');
+      this.logger.warn(
+        { kind: object.kind, reason },
+        'cannot record an Event for an object without name and namespace',
+      );
       return;
     }
     const trimmedNote = truncateUtf8(note, maxNoteBytes);
-    const key = [namespace, object.kind, name, object.metadata?.uid, type, reason, action, trimmedNote].join('\u0000');
+    const key = [
+      namespace,
+      object.kind,
+      name,
+      object.metadata?.uid,
+      type,
+      reason,
+      action,
+      trimmedNote,
+    ].join('\u0000');
     const now = this.now();
 
     const existing = this.series.get(key);
@@ -186,7 +211,15 @@ export class EventRecorder {
     } catch (err) {
       this.series.delete(key);
       this.options.metrics?.eventsDropped.inc({ reason: 'write_failed' });
-      this.logger.warn({ namespace, name: event.regarding?.name, reason: event.reason, err: describeApiError(err) }, 'failed to create Event');
+      this.logger.warn(
+        {
+          namespace,
+          name: event.regarding?.name,
+          reason: event.reason,
+          err: describeApiError(err),
+        },
+        'failed to create Event',
+      );
       return false;
     }
   }
@@ -196,11 +229,17 @@ export class EventRecorder {
     const count = entry.count;
     const body = { series: { count, lastObservedTime: new V1MicroTime(entry.lastObserved) } };
     try {
-      await this.api.patchNamespacedEvent({ name: entry.eventName, namespace: entry.namespace, body }, mergePatchOptions);
+      await this.api.patchNamespacedEvent(
+        { name: entry.eventName, namespace: entry.namespace, body },
+        mergePatchOptions,
+      );
       entry.writtenCount = Math.max(entry.writtenCount, count);
     } catch (err) {
       this.options.metrics?.eventsDropped.inc({ reason: 'write_failed' });
-      this.logger.warn({ namespace: entry.namespace, event: entry.eventName, err: describeApiError(err) }, 'failed to update Event series');
+      this.logger.warn(
+        { namespace: entry.namespace, event: entry.eventName, err: describeApiError(err) },
+        'failed to update Event series',
+      );
     }
   }
 

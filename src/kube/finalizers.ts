@@ -12,9 +12,9 @@ export function hasFinalizer(object: KubernetesObject, finalizer: string): boole
 /**
  * Adds and removes one finalizer on objects of one custom resource type.
  * Each write is a JSON merge patch of metadata.finalizers that carries the
- * object's resourceVersion: a merge patch replaces the whole list, so the
- * resourceVersion makes the API server reject it (409 Conflict) when another
- * client changed the object, instead of dropping that client's finalizer.
+ * object's resourceVersion. A merge patch replaces the whole list, so
+ * without the resourceVersion it could drop a finalizer another client just
+ * added; with it, the API server rejects a stale write with 409 Conflict.
  */
 export class FinalizerClient {
   private readonly api: CustomObjectsApi;
@@ -35,7 +35,11 @@ export class FinalizerClient {
    */
   async add<T extends KubernetesObject>(object: T): Promise<T> {
     if (hasFinalizer(object, this.finalizer)) return object;
-    return this.writeFinalizers(object, [...(object.metadata?.finalizers ?? []), this.finalizer], 'add');
+    return this.writeFinalizers(
+      object,
+      [...(object.metadata?.finalizers ?? []), this.finalizer],
+      'add',
+    );
   }
 
   /**
@@ -45,27 +49,46 @@ export class FinalizerClient {
    */
   async remove<T extends KubernetesObject>(object: T): Promise<T> {
     if (!hasFinalizer(object, this.finalizer)) return object;
-    const remaining = (object.metadata?.finalizers ?? []).filter((finalizer) => finalizer !== this.finalizer);
+    const remaining = (object.metadata?.finalizers ?? []).filter(
+      (finalizer) => finalizer !== this.finalizer,
+    );
     return this.writeFinalizers(object, remaining, 'remove');
   }
 
-  private async writeFinalizers<T extends KubernetesObject>(object: T, finalizers: string[], verb: 'add' | 'remove'): Promise<T> {
+  private async writeFinalizers<T extends KubernetesObject>(
+    object: T,
+    finalizers: string[],
+    verb: 'add' | 'remove',
+  ): Promise<T> {
     const name = object.metadata?.name;
     const namespace = object.metadata?.namespace;
     const resourceVersion = object.metadata?.resourceVersion;
     if (!name || !namespace || !resourceVersion) {
-      throw new Error(`cannot ${verb} finalizer on ${this.type.kind} without metadata.name, namespace and resourceVersion`);
+      throw new Error(
+        `cannot ${verb} finalizer on ${this.type.kind} without metadata.name, namespace and resourceVersion`,
+      );
     }
     const body = { metadata: { resourceVersion, finalizers } };
     try {
       return (await this.api.patchNamespacedCustomObject(
-        { group: this.type.group, version: this.type.version, plural: this.type.plural, namespace, name, body, fieldManager: this.fieldManager },
+        {
+          group: this.type.group,
+          version: this.type.version,
+          plural: this.type.plural,
+          namespace,
+          name,
+          body,
+          fieldManager: this.fieldManager,
+        },
         mergePatchOptions,
       )) as T;
     } catch (err) {
-      throw new Error(`failed to ${verb} finalizer ${this.finalizer} on ${this.type.kind} ${namespace}/${name}: ${describeApiError(err)}`, {
-        cause: err,
-      });
+      throw new Error(
+        `failed to ${verb} finalizer ${this.finalizer} on ${this.type.kind} ${namespace}/${name}: ${describeApiError(err)}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 }

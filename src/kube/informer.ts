@@ -1,6 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  ListWatch,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 
 import { Backoff, type BackoffOptions } from '../controller/backoff.js';
 import type { Logger } from '../observability/logger.js';
@@ -9,7 +14,7 @@ import { describeApiError } from './errors.js';
 import { InformerWatch } from './watch.js';
 
 /**
- * What happened to a cached object. `resync` replays every cached object
+ * Kind of change to a cached object. `resync` replays every cached object
  * after a relist (for example after a 410 Gone), because changes between the
  * lost watch and the relist may be folded into one state.
  */
@@ -67,10 +72,11 @@ export function dropManagedFields(object: KubernetesObject): void {
 
 /**
  * A list-and-watch cache of one collection, built on client-node's ListWatch.
- * ListWatch stops for good on any error other than 410 Gone; this class
- * restarts it with capped exponential backoff and jitter, resuming from the
- * last resourceVersion, so a dropped connection or an API server restart
- * loses no change. After any relist it replays every object as `resync`.
+ * ListWatch stops for good on any error other than 410 Gone. This class
+ * restarts it with capped exponential backoff and jitter, and the restart
+ * resumes from the last resourceVersion, so a dropped connection or an API
+ * server restart loses no change. After any relist it replays every object
+ * as `resync`.
  */
 export class Informer<T extends KubernetesObject> {
   readonly name: string;
@@ -89,7 +95,12 @@ export class Informer<T extends KubernetesObject> {
   constructor(private readonly options: InformerOptions<T>) {
     this.name = options.name;
     this.logger = options.logger.child({ informer: options.name });
-    this.backoff = new Backoff({ baseMs: 1000, maxMs: 30_000, jitter: 0.2, ...options.restartBackoff });
+    this.backoff = new Backoff({
+      baseMs: 1000,
+      maxMs: 30_000,
+      jitter: 0.2,
+      ...options.restartBackoff,
+    });
     this.transform = options.transform ?? dropManagedFields;
 
     const watchTimeoutSeconds = options.watchTimeoutSeconds ?? 300;
@@ -99,7 +110,10 @@ export class Informer<T extends KubernetesObject> {
       transform: (object) => this.transform(object as T),
       onEvent: () => this.backoff.reset(),
       onSilent: () => {
-        this.logger.warn({ silenceTimeoutMs: options.silenceTimeoutMs ?? 120_000 }, 'watch was silent too long; resuming it');
+        this.logger.warn(
+          { silenceTimeoutMs: options.silenceTimeoutMs ?? 120_000 },
+          'watch was silent too long; resuming it',
+        );
         options.metrics?.watchRestarts.inc({ informer: this.name, reason: 'silent' });
       },
     });
@@ -126,7 +140,10 @@ export class Informer<T extends KubernetesObject> {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.logger.info({ path: this.options.path, labelSelector: this.options.labelSelector }, 'informer starting');
+    this.logger.info(
+      { path: this.options.path, labelSelector: this.options.labelSelector },
+      'informer starting',
+    );
     void this.listWatch.start();
   }
 
@@ -148,7 +165,10 @@ export class Informer<T extends KubernetesObject> {
   async waitForSync(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.synced) {
-      if (Date.now() > deadline) throw new Error(`informer ${this.name} did not sync within ${timeoutMs} ms; check API server access and RBAC`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `informer ${this.name} did not sync within ${timeoutMs} ms; check API server access and RBAC`,
+        );
       await sleep(50);
     }
   }
@@ -190,7 +210,10 @@ export class Informer<T extends KubernetesObject> {
   private restartAfterError(err: unknown): void {
     if (!this.running || this.restartTimer) return;
     const delayMs = this.backoff.next();
-    this.logger.warn({ err: describeApiError(err), attempt: this.backoff.attempts, delayMs }, 'list or watch failed; restarting the informer');
+    this.logger.warn(
+      { err: describeApiError(err), attempt: this.backoff.attempts, delayMs },
+      'list or watch failed; restarting the informer',
+    );
     this.options.metrics?.watchRestarts.inc({ informer: this.name, reason: 'error' });
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;

@@ -11,7 +11,10 @@ import { Informer, type InformerOptions } from './informer.js';
 import type { CustomResourceType } from './resource.js';
 
 /** Options shared by the informer factories; list, path and name are filled in. */
-export type InformerFactoryOptions<T extends KubernetesObject> = Omit<InformerOptions<T>, 'kubeConfig' | 'path' | 'list' | 'name'> & {
+export type InformerFactoryOptions<T extends KubernetesObject> = Omit<
+  InformerOptions<T>,
+  'kubeConfig' | 'path' | 'list' | 'name'
+> & {
   /** Watch one namespace only; undefined or '' watches all namespaces. */
   namespace?: string;
   /** Page size of the initial list and of relists. @default 500 */
@@ -63,8 +66,23 @@ export function customResourceInformer<T extends KubernetesObject>(
   const list = () =>
     listAllPages<T>(async (continueToken, limit) => {
       const page = namespace
-        ? await api.listNamespacedCustomObject({ group, version, plural, namespace, ...common, limit, _continue: continueToken })
-        : await api.listClusterCustomObject({ group, version, plural, ...common, limit, _continue: continueToken });
+        ? await api.listNamespacedCustomObject({
+            group,
+            version,
+            plural,
+            namespace,
+            ...common,
+            limit,
+            _continue: continueToken,
+          })
+        : await api.listClusterCustomObject({
+            group,
+            version,
+            plural,
+            ...common,
+            limit,
+            _continue: continueToken,
+          });
       return page as Page<T>;
     }, options.pageSize ?? 500);
 
@@ -73,13 +91,18 @@ export function customResourceInformer<T extends KubernetesObject>(
 
 /**
  * Creates an informer over Secrets, in one namespace or all of them, with
- * optional label and field selectors. Cached Secrets hold their data, so the
- * process memory holds credentials; callers never log these objects.
+ * optional label and field selectors. Cached Secrets contain their data, so the
+ * process memory contains credentials, and callers must never log these objects.
  */
-export function secretInformer(kubeConfig: KubeConfig, options: InformerFactoryOptions<V1Secret>): Informer<V1Secret> {
+export function secretInformer(
+  kubeConfig: KubeConfig,
+  options: InformerFactoryOptions<V1Secret>,
+): Informer<V1Secret> {
   const api = kubeConfig.makeApiClient(CoreV1Api);
   const namespace = options.namespace || undefined;
-  const path = namespace ? `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets` : '/api/v1/secrets';
+  const path = namespace
+    ? `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`
+    : '/api/v1/secrets';
   const common = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
 
   const list = () =>
@@ -91,9 +114,18 @@ export function secretInformer(kubeConfig: KubeConfig, options: InformerFactoryO
       // events are plain JSON; a JSON round trip gives the cache one shape.
       return {
         items: JSON.parse(JSON.stringify(page.items)) as V1Secret[],
-        metadata: { resourceVersion: page.metadata?.resourceVersion, continue: page.metadata?._continue },
+        metadata: {
+          resourceVersion: page.metadata?.resourceVersion,
+          continue: page.metadata?._continue,
+        },
       };
     }, options.pageSize ?? 500);
 
-  return new Informer<V1Secret>({ ...options, name: options.name ?? 'secrets', kubeConfig, path, list });
+  return new Informer<V1Secret>({
+    ...options,
+    name: options.name ?? 'secrets',
+    kubeConfig,
+    path,
+    list,
+  });
 }

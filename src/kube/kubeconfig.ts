@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import { KubeConfig } from '@kubernetes/client-node';
 
-/** Where loadKubeConfig found the cluster credentials. */
+/** Source of the cluster credentials that loadKubeConfig used. */
 export type KubeConfigSource = 'flag' | 'KUBECONFIG' | 'in-cluster' | 'home';
 
 /** A loaded client configuration and where it came from, for the startup log line. */
@@ -44,7 +44,9 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): LoadedKubeC
 
   if (options.kubeconfig) {
     if (!existsSync(options.kubeconfig)) {
-      throw new Error(`kubeconfig file "${options.kubeconfig}" does not exist; pass an existing file with --kubeconfig`);
+      throw new Error(
+        `kubeconfig file "${options.kubeconfig}" does not exist; pass an existing file with --kubeconfig`,
+      );
     }
     kubeConfig.loadFromFile(options.kubeconfig);
     source = 'flag';
@@ -53,9 +55,14 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): LoadedKubeC
     const files = env.KUBECONFIG.split(path.delimiter).filter(Boolean);
     const missing = files.filter((file) => !existsSync(file));
     if (missing.length === files.length) {
-      throw new Error(`none of the files in KUBECONFIG exist: ${files.join(', ')}; fix KUBECONFIG or pass --kubeconfig`);
+      throw new Error(
+        `none of the files in KUBECONFIG exist: ${files.join(', ')}; fix KUBECONFIG or pass --kubeconfig`,
+      );
     }
-    mergeKubeConfigFiles(kubeConfig, files.filter((file) => !missing.includes(file)));
+    mergeKubeConfigFiles(
+      kubeConfig,
+      files.filter((file) => !missing.includes(file)),
+    );
     source = 'KUBECONFIG';
     location = files.join(path.delimiter);
   } else if (env.KUBERNETES_SERVICE_HOST && existsSync(path.join(serviceAccountDir, 'token'))) {
@@ -79,7 +86,9 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): LoadedKubeC
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) {
     const context = kubeConfig.getCurrentContext() || '(none)';
-    throw new Error(`kubeconfig ${location} has no cluster for its current context "${context}"; set current-context`);
+    throw new Error(
+      `kubeconfig ${location} has no cluster for its current context "${context}"; set current-context`,
+    );
   }
   return { kubeConfig, source, location, server: cluster.server };
 }
@@ -95,9 +104,12 @@ function mergeKubeConfigFiles(target: KubeConfig, files: string[]): void {
     const part = new KubeConfig();
     part.loadFromFile(file);
     currentContext ||= part.currentContext;
-    for (const cluster of part.clusters) if (!merged.clusters.has(cluster.name)) merged.clusters.set(cluster.name, cluster);
-    for (const user of part.users) if (!merged.users.has(user.name)) merged.users.set(user.name, user);
-    for (const context of part.contexts) if (!merged.contexts.has(context.name)) merged.contexts.set(context.name, context);
+    for (const cluster of part.clusters)
+      if (!merged.clusters.has(cluster.name)) merged.clusters.set(cluster.name, cluster);
+    for (const user of part.users)
+      if (!merged.users.has(user.name)) merged.users.set(user.name, user);
+    for (const context of part.contexts)
+      if (!merged.contexts.has(context.name)) merged.contexts.set(context.name, context);
   }
   target.loadFromOptions({
     clusters: [...merged.clusters.values()],

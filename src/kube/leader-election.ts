@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  V1MicroTime,
+  type KubeConfig,
+  type V1Lease,
+  type V1LeaseSpec,
+} from '@kubernetes/client-node';
 
 import type { Logger } from '../observability/logger.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
@@ -43,11 +49,11 @@ const retryJitter = 0.1;
 
 /**
  * Leader election on a coordination.k8s.io/v1 Lease, with client-go's
- * semantics: a candidate takes the Lease when it has no holder or when its
- * record has not changed for leaseDuration as measured on this process's
- * monotonic clock (so clock skew between nodes does not matter); the leader
- * renews every retryPeriod and steps down when renewal fails for
- * renewDeadline or another holder appears. Writes use the Lease's
+ * semantics. A candidate takes the Lease when it has no holder, or when its
+ * record has not changed for leaseDuration on this process's monotonic
+ * clock, so clock skew between nodes does not matter. The leader renews
+ * every retryPeriod and steps down when renewal fails for renewDeadline or
+ * another holder appears. Writes use the Lease's
  * resourceVersion, so two candidates can never both succeed. stop()
  * releases a held Lease, which lets a standby take over within one
  * retryPeriod instead of waiting leaseDuration.
@@ -75,7 +81,9 @@ export class LeaderElector {
     this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
     if (!(this.leaseDurationMs > this.renewDeadlineMs)) {
-      throw new RangeError(`lease duration (${this.leaseDurationMs} ms) must be greater than renew deadline (${this.renewDeadlineMs} ms)`);
+      throw new RangeError(
+        `lease duration (${this.leaseDurationMs} ms) must be greater than renew deadline (${this.renewDeadlineMs} ms)`,
+      );
     }
     if (!(this.renewDeadlineMs > this.retryPeriodMs * (1 + retryJitter))) {
       throw new RangeError(
@@ -83,7 +91,10 @@ export class LeaderElector {
       );
     }
     this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
-    this.logger = options.logger.child({ lease: `${options.namespace}/${options.name}`, identity: this.identity });
+    this.logger = options.logger.child({
+      lease: `${options.namespace}/${options.name}`,
+      identity: this.identity,
+    });
   }
 
   /** Returns whether this candidate currently holds the Lease. */
@@ -96,7 +107,11 @@ export class LeaderElector {
     if (this.loop) return;
     this.options.metrics?.setLeader(this.options.name, false);
     this.logger.info(
-      { leaseDurationMs: this.leaseDurationMs, renewDeadlineMs: this.renewDeadlineMs, retryPeriodMs: this.retryPeriodMs },
+      {
+        leaseDurationMs: this.leaseDurationMs,
+        renewDeadlineMs: this.renewDeadlineMs,
+        retryPeriodMs: this.retryPeriodMs,
+      },
       'leader election starting',
     );
     this.loop = this.run();
@@ -134,7 +149,10 @@ export class LeaderElector {
         if (await this.tryAcquireOrRenew()) {
           lastRenew = performance.now();
         } else if (this.heldByOther() || performance.now() - lastRenew > this.renewDeadlineMs) {
-          this.logger.error({ holder: this.lastHolder, sinceRenewMs: Math.round(performance.now() - lastRenew) }, 'leader election lost');
+          this.logger.error(
+            { holder: this.lastHolder, sinceRenewMs: Math.round(performance.now() - lastRenew) },
+            'leader election lost',
+          );
           this.setLeading(false, 'lost');
         }
       }
@@ -150,7 +168,10 @@ export class LeaderElector {
       lease = await this.withTimeout(this.api.readNamespacedLease({ namespace, name }));
     } catch (err) {
       if (!isNotFound(err)) {
-        this.logger.warn({ err: describeApiError(err) }, 'failed to read the leader election Lease');
+        this.logger.warn(
+          { err: describeApiError(err) },
+          'failed to read the leader election Lease',
+        );
         return false;
       }
       return this.createLease(now);
@@ -165,7 +186,8 @@ export class LeaderElector {
     const desired: V1LeaseSpec = {
       holderIdentity: this.identity,
       leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
-      acquireTime: mine && spec.acquireTime ? new V1MicroTime(spec.acquireTime) : new V1MicroTime(now),
+      acquireTime:
+        mine && spec.acquireTime ? new V1MicroTime(spec.acquireTime) : new V1MicroTime(now),
       renewTime: new V1MicroTime(now),
       leaseTransitions: (spec.leaseTransitions ?? 0) + (mine ? 0 : 1),
     };
@@ -176,7 +198,11 @@ export class LeaderElector {
       this.observe(updated);
       return true;
     } catch (err) {
-      if (!isConflict(err)) this.logger.warn({ err: describeApiError(err) }, 'failed to update the leader election Lease');
+      if (!isConflict(err))
+        this.logger.warn(
+          { err: describeApiError(err) },
+          'failed to update the leader election Lease',
+        );
       return false;
     }
   }
@@ -199,7 +225,11 @@ export class LeaderElector {
       this.observe(await this.withTimeout(this.api.createNamespacedLease({ namespace, body })));
       return true;
     } catch (err) {
-      if (!isConflict(err)) this.logger.warn({ err: describeApiError(err) }, 'failed to create the leader election Lease');
+      if (!isConflict(err))
+        this.logger.warn(
+          { err: describeApiError(err) },
+          'failed to create the leader election Lease',
+        );
       return false;
     }
   }
@@ -209,20 +239,39 @@ export class LeaderElector {
     const lease = this.observed?.lease;
     if (!lease || lease.spec?.holderIdentity !== this.identity) return;
     const now = new V1MicroTime(Date.now());
-    const spec: V1LeaseSpec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now };
+    const spec: V1LeaseSpec = {
+      ...lease.spec,
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      acquireTime: now,
+      renewTime: now,
+    };
     try {
       await this.withTimeout(
-        this.api.replaceNamespacedLease({ namespace: this.options.namespace, name: this.options.name, body: { ...lease, spec } }),
+        this.api.replaceNamespacedLease({
+          namespace: this.options.namespace,
+          name: this.options.name,
+          body: { ...lease, spec },
+        }),
       );
       this.logger.info('leader election Lease released');
     } catch (err) {
-      this.logger.warn({ err: describeApiError(err) }, 'failed to release the leader election Lease; others take over once it expires');
+      this.logger.warn(
+        { err: describeApiError(err) },
+        'failed to release the leader election Lease; others take over once it expires',
+      );
     }
   }
 
   private observe(lease: V1Lease): void {
     const spec = lease.spec ?? {};
-    const recordKey = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.acquireTime, spec.leaseTransitions, spec.leaseDurationSeconds]);
+    const recordKey = JSON.stringify([
+      spec.holderIdentity,
+      spec.renewTime,
+      spec.acquireTime,
+      spec.leaseTransitions,
+      spec.leaseDurationSeconds,
+    ]);
     if (this.observed?.recordKey !== recordKey) {
       this.observed = { lease, recordKey, at: performance.now() };
     } else {
@@ -273,7 +322,10 @@ export class LeaderElector {
     const timeoutMs = Math.max(this.renewDeadlineMs / 2, this.retryPeriodMs);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Lease request timed out after ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`Lease request timed out after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
     try {
       return await Promise.race([promise, timeout]);

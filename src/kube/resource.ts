@@ -19,7 +19,10 @@ export function apiVersionOf(type: CustomResourceType): string {
  */
 export function objectKey(object: KubernetesObject): string {
   const name = object.metadata?.name;
-  if (!name) throw new Error(`object of kind ${object.kind ?? '(unknown)'} has no metadata.name; cannot build its key`);
+  if (!name)
+    throw new Error(
+      `object of kind ${object.kind ?? '(unknown)'} has no metadata.name; cannot build its key`,
+    );
   const namespace = object.metadata?.namespace;
   return namespace ? `${namespace}/${name}` : name;
 }
@@ -32,10 +35,15 @@ export function splitObjectKey(key: string): { namespace: string; name: string }
 }
 
 /** Parses `namespace/name`, as given to flags such as --default-cloud-secret; throws on anything else. */
-export function parseNamespacedName(value: string, what: string): { namespace: string; name: string } {
+export function parseNamespacedName(
+  value: string,
+  what: string,
+): { namespace: string; name: string } {
   const parts = value.split('/');
   if (parts.length !== 2 || !parts[0] || !parts[1]) {
-    throw new Error(`invalid ${what} "${value}": expected namespace/name, e.g. operators/openstack-credentials`);
+    throw new Error(
+      `invalid ${what} "${value}": expected namespace/name, e.g. operators/openstack-credentials`,
+    );
   }
   return { namespace: parts[0], name: parts[1] };
 }

@@ -8,7 +8,7 @@ import type { CustomResourceType } from './resource.js';
 /** An object of a custom resource with a status subresource. */
 export type ObjectWithStatus = KubernetesObject & { status?: unknown };
 
-/** What StatusWriter.write did. */
+/** Result of StatusWriter.write. */
 export interface StatusWriteResult<T> {
   /** False when the status was already equal and no request was sent. */
   written: boolean;
@@ -53,28 +53,48 @@ export class StatusWriter {
    * wrapped with the object's name, when the patch fails; with
    * optimisticLock a stale object fails with HTTP 409.
    */
-  async write<T extends ObjectWithStatus>(object: T, status: unknown): Promise<StatusWriteResult<T>> {
+  async write<T extends ObjectWithStatus>(
+    object: T,
+    status: unknown,
+  ): Promise<StatusWriteResult<T>> {
     const name = object.metadata?.name;
     const namespace = object.metadata?.namespace;
     if (!name || !namespace) {
-      throw new Error(`cannot write status of ${this.type.kind} without metadata.name and metadata.namespace`);
+      throw new Error(
+        `cannot write status of ${this.type.kind} without metadata.name and metadata.namespace`,
+      );
     }
 
     const statusPatch = createMergePatch(object.status ?? {}, status ?? {});
     if (statusPatch === undefined) return { written: false, object };
 
     const body: Record<string, unknown> = { status: statusPatch };
-    if (this.options.optimisticLock) body.metadata = { resourceVersion: object.metadata?.resourceVersion };
+    if (this.options.optimisticLock)
+      body.metadata = { resourceVersion: object.metadata?.resourceVersion };
 
     try {
       const updated = (await this.api.patchNamespacedCustomObjectStatus(
-        { group: this.type.group, version: this.type.version, plural: this.type.plural, namespace, name, body, fieldManager: this.fieldManager },
+        {
+          group: this.type.group,
+          version: this.type.version,
+          plural: this.type.plural,
+          namespace,
+          name,
+          body,
+          fieldManager: this.fieldManager,
+        },
         mergePatchOptions,
       )) as T;
-      this.options.logger?.debug({ namespace, name, resourceVersion: updated.metadata?.resourceVersion }, 'status written');
+      this.options.logger?.debug(
+        { namespace, name, resourceVersion: updated.metadata?.resourceVersion },
+        'status written',
+      );
       return { written: true, object: updated };
     } catch (err) {
-      throw new Error(`failed to write status of ${this.type.kind} ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
+      throw new Error(
+        `failed to write status of ${this.type.kind} ${namespace}/${name}: ${describeApiError(err)}`,
+        { cause: err },
+      );
     }
   }
 }

@@ -15,7 +15,7 @@ export interface InformerWatchOptions {
 }
 
 /**
- * A client-node Watch that asks the API server for bookmarks and a bounded
+ * A client-node Watch that requests bookmarks and a bounded
  * watch duration, and treats a watch that stays silent for silenceTimeoutMs
  * as dead. ListWatch resumes such a watch from its last resourceVersion.
  */
@@ -32,7 +32,9 @@ export class InformerWatch extends Watch {
     // reconnect every quiet watch; the field is private, hence the check.
     const watch = this as unknown as { requestTimeoutMs?: unknown };
     if (typeof watch.requestTimeoutMs !== 'number') {
-      throw new Error('@kubernetes/client-node Watch has no requestTimeoutMs; silent-watch detection needs updating for this client version');
+      throw new Error(
+        '@kubernetes/client-node Watch has no requestTimeoutMs; silent-watch detection needs updating for this client version',
+      );
     }
     watch.requestTimeoutMs = settings.silenceTimeoutMs;
   }
@@ -44,12 +46,17 @@ export class InformerWatch extends Watch {
     callback: (phase: string, apiObj: any, watchObj?: any) => void, // eslint-disable-line @typescript-eslint/no-explicit-any
     done: (err: any) => void, // eslint-disable-line @typescript-eslint/no-explicit-any
   ): Promise<AbortController> {
-    const params = { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: this.settings.timeoutSeconds() };
+    const params = {
+      ...queryParams,
+      allowWatchBookmarks: true,
+      timeoutSeconds: this.settings.timeoutSeconds(),
+    };
     return super.watch(
       path,
       params,
       (phase, object, watchObject) => {
-        if (object && typeof object === 'object' && phase !== 'ERROR') this.settings.transform?.(object);
+        if (object && typeof object === 'object' && phase !== 'ERROR')
+          this.settings.transform?.(object);
         callback(phase, object, watchObject);
         this.settings.onEvent?.(phase);
       },

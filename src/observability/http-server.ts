@@ -40,15 +40,17 @@ export function parseListenAddress(address: string): ListenAddress {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(address.trim());
   const port = match ? Number(match[3]) : NaN;
   if (!match || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`invalid bind address "${address}": expected host:port, :port or [ipv6]:port with a port from 0 to 65535`);
+    throw new Error(
+      `invalid bind address "${address}": expected host:port, :port or [ipv6]:port with a port from 0 to 65535`,
+    );
   }
   const host = match[1] ?? match[2];
   return { host: host ? host : undefined, port };
 }
 
 /**
- * An HTTP server for /metrics, /healthz and /readyz. /healthz answers 200
- * while the process serves requests. /readyz answers 200 only while every
+ * An HTTP server for /metrics, /healthz and /readyz. /healthz returns 200
+ * while the process serves requests. /readyz returns 200 only while every
  * readiness check passes and lists each check in the body as `[+]name detail`
  * or `[-]name detail`, the format of kube-apiserver's verbose /readyz.
  */
@@ -68,11 +70,16 @@ export class ObservabilityServer {
     await Promise.race([
       once(this.server, 'listening'),
       once(this.server, 'error').then(([err]) => {
-        throw new Error(`${this.options.name} server cannot listen on ${this.options.address}: ${(err as Error).message}`);
+        throw new Error(
+          `${this.options.name} server cannot listen on ${this.options.address}: ${(err as Error).message}`,
+        );
       }),
     ]);
     const bound = this.server.address() as AddressInfo;
-    this.options.logger.info({ server: this.options.name, address: `${formatHost(bound)}:${bound.port}` }, 'HTTP server listening');
+    this.options.logger.info(
+      { server: this.options.name, address: `${formatHost(bound)}:${bound.port}` },
+      'HTTP server listening',
+    );
     return bound;
   }
 
@@ -85,7 +92,10 @@ export class ObservabilityServer {
     await closed;
   }
 
-  private async handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+  private async handle(
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+  ): Promise<void> {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       respond(response, 405, 'method not allowed; use GET\n');
@@ -100,8 +110,14 @@ export class ObservabilityServer {
       } else if (path === '/readyz' && this.options.readiness) {
         const results = this.options.readiness.map(({ name, check }) => ({ name, ...check() }));
         const ready = results.every((result) => result.ok);
-        const lines = results.map((result) => `[${result.ok ? '+' : '-'}]${result.name} ${result.detail}`);
-        respond(response, ready ? 200 : 503, `${lines.join('\n')}\n${ready ? 'ok' : 'not ready'}\n`);
+        const lines = results.map(
+          (result) => `[${result.ok ? '+' : '-'}]${result.name} ${result.detail}`,
+        );
+        respond(
+          response,
+          ready ? 200 : 503,
+          `${lines.join('\n')}\n${ready ? 'ok' : 'not ready'}\n`,
+        );
       } else {
         respond(response, 404, `not found: ${path}\n`);
       }
@@ -112,7 +128,12 @@ export class ObservabilityServer {
   }
 }
 
-function respond(response: http.ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
+function respond(
+  response: http.ServerResponse,
+  status: number,
+  body: string,
+  contentType = 'text/plain; charset=utf-8',
+): void {
   response.writeHead(status, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
   response.end(body);
 }

@@ -141,7 +141,7 @@ export class OperatorMetrics {
     });
     this.leader = new Gauge({
       name: 'leader_election_master_status',
-      help: '1 while this replica holds the leader election Lease, else 0.',
+      help: '1 while this replica is the holder of the leader election Lease, else 0.',
       labelNames: ['name'],
       registers,
     });

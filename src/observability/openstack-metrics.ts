@@ -28,7 +28,10 @@ export type OpenStackRequestObserver = (event: OpenStackRequestEvent) => void;
  * method and status code, and logs it at debug level with its request ID.
  * The observer never throws, so a metrics problem cannot fail a request.
  */
-export function openStackRequestObserver(metrics: OperatorMetrics, logger?: Logger): OpenStackRequestObserver {
+export function openStackRequestObserver(
+  metrics: OperatorMetrics,
+  logger?: Logger,
+): OpenStackRequestObserver {
   return (event) => {
     try {
       const labels = {

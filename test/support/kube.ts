@@ -5,8 +5,11 @@ import type { Counter } from 'prom-client';
 
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 
-/** A logger whose JSON lines are kept in memory, so a test can inspect them and print them on failure. */
-export function captureLogger(level = 'debug'): { logger: Logger; lines: () => Record<string, unknown>[] } {
+/** Creates a logger whose JSON lines are kept in memory, so a test can inspect them. */
+export function captureLogger(level = 'debug'): {
+  logger: Logger;
+  lines: () => Record<string, unknown>[];
+} {
   const stream = new PassThrough();
   const chunks: string[] = [];
   stream.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
@@ -23,9 +26,14 @@ export function captureLogger(level = 'debug'): { logger: Logger; lines: () => R
 }
 
 /** Returns the value of a prom-client counter for these labels (0 when never incremented). */
-export async function counterValue<L extends string>(counter: Counter<L>, labels: Partial<Record<L, string>>): Promise<number> {
+export async function counterValue<L extends string>(
+  counter: Counter<L>,
+  labels: Partial<Record<L, string>>,
+): Promise<number> {
   const { values } = await counter.get();
-  const match = values.find((value) => Object.entries(labels).every(([key, expected]) => value.labels[key as L] === expected));
+  const match = values.find((value) =>
+    Object.entries(labels).every(([key, expected]) => value.labels[key as L] === expected),
+  );
   return match?.value ?? 0;
 }
 

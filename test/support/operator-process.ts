@@ -25,18 +25,34 @@ export interface OperatorProcess {
  * Starts `test-operator run` with the given flags, serving metrics and
  * health on one free port, and waits until that server listens.
  */
-export async function startOperatorProcess(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<OperatorProcess> {
+export async function startOperatorProcess(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<OperatorProcess> {
   const dir = await makeStateDir(`op-${name}`);
   registerCleanup(`operator ${name} state folder`, () => removeStateDir(dir));
   const logPath = join(dir, 'operator.log');
   const server = await startServer({
     name: `operator ${name}`,
     command: process.execPath,
-    args: [fixture, 'run', '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '127.0.0.1:0', '--log-level', 'debug', ...args],
+    args: [
+      fixture,
+      'run',
+      '--metrics-bind-address',
+      '127.0.0.1:0',
+      '--health-probe-bind-address',
+      '127.0.0.1:0',
+      '--log-level',
+      'debug',
+      ...args,
+    ],
     logPath,
     env: { ...process.env, POD_NAME: name, ...env },
   });
-  const exited = once(server.child, 'exit').then(([code, signal]) => (signal as string | null) ?? (code as number));
+  const exited = once(server.child, 'exit').then(
+    ([code, signal]) => (signal as string | null) ?? (code as number),
+  );
 
   const logLines = async () =>
     (await readFile(logPath, 'utf8'))
@@ -45,11 +61,15 @@ export async function startOperatorProcess(name: string, args: string[], env: No
       .map((line) => JSON.parse(line) as Record<string, unknown>);
 
   let address: string | undefined;
-  await waitFor(`operator ${name} HTTP server (log ${logPath})`, async () => {
-    const line = (await logLines()).find((entry) => entry.msg === 'HTTP server listening');
-    address = line?.address as string | undefined;
-    return address !== undefined || server.child.exitCode !== null;
-  }, 60_000);
+  await waitFor(
+    `operator ${name} HTTP server (log ${logPath})`,
+    async () => {
+      const line = (await logLines()).find((entry) => entry.msg === 'HTTP server listening');
+      address = line?.address as string | undefined;
+      return address !== undefined || server.child.exitCode !== null;
+    },
+    60_000,
+  );
   if (!address) throw new Error(`operator ${name} exited before listening; see ${logPath}`);
   return { server, url: `http://${address}`, logLines, exited };
 }

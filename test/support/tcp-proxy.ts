@@ -2,7 +2,7 @@
  * A TCP relay between a client and the real kube-apiserver that can drop,
  * refuse or freeze connections on demand. No real server drops a watch
  * connection at a chosen moment, so tests put this relay in the path to
- * produce that network fault; every byte still comes from the real server.
+ * produce that network fault. Every byte still comes from the real server.
  */
 import { once } from 'node:events';
 import net from 'node:net';
@@ -107,7 +107,10 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
 export function kubeConfigThrough(kubeConfig: KubeConfig, proxyPort: number): KubeConfig {
   const copy = new KubeConfig();
   copy.loadFromOptions({
-    clusters: kubeConfig.clusters.map((cluster) => ({ ...cluster, server: `https://127.0.0.1:${proxyPort}` })),
+    clusters: kubeConfig.clusters.map((cluster) => ({
+      ...cluster,
+      server: `https://127.0.0.1:${proxyPort}`,
+    })),
     users: kubeConfig.users,
     contexts: kubeConfig.contexts,
     currentContext: kubeConfig.currentContext,

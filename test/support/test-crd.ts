@@ -22,7 +22,9 @@ export function testResourceType(plural = 'widgets'): CustomResourceType {
 
 /** Returns the CustomResourceDefinition manifest (JSON) of a test resource; extraColumn adds a printer column, a spec change. */
 export function testCrdManifest(type: CustomResourceType, extraColumn?: string): string {
-  const columns = extraColumn ? [{ name: extraColumn, type: 'string', jsonPath: `.spec.${extraColumn}` }] : [];
+  const columns = extraColumn
+    ? [{ name: extraColumn, type: 'string', jsonPath: `.spec.${extraColumn}` }]
+    : [];
   return JSON.stringify({
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
@@ -30,7 +32,12 @@ export function testCrdManifest(type: CustomResourceType, extraColumn?: string):
     spec: {
       group: type.group,
       scope: 'Namespaced',
-      names: { plural: type.plural, singular: type.kind.toLowerCase(), kind: type.kind, listKind: `${type.kind}List` },
+      names: {
+        plural: type.plural,
+        singular: type.kind.toLowerCase(),
+        kind: type.kind,
+        listKind: `${type.kind}List`,
+      },
       versions: [
         {
           name: type.version,
@@ -54,22 +61,47 @@ export function testCrdManifest(type: CustomResourceType, extraColumn?: string):
 }
 
 /** Installs (or updates) the test CRD and waits until the API server serves it. */
-export async function installTestCrd(controlPlane: ControlPlane, type: CustomResourceType, extraColumn?: string): Promise<void> {
+export async function installTestCrd(
+  controlPlane: ControlPlane,
+  type: CustomResourceType,
+  extraColumn?: string,
+): Promise<void> {
   await controlPlane.kubectl(['apply', '-f', '-'], { input: testCrdManifest(type, extraColumn) });
-  await controlPlane.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${type.plural}.${type.group}`]);
+  await controlPlane.kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    `crd/${type.plural}.${type.group}`,
+  ]);
 }
 
 let namespaceCounter = 0;
 
 /** Creates a namespace with a unique name for one test and returns the name. */
-export async function createTestNamespace(controlPlane: ControlPlane, prefix: string): Promise<string> {
+export async function createTestNamespace(
+  controlPlane: ControlPlane,
+  prefix: string,
+): Promise<string> {
   namespaceCounter += 1;
-  const name = `${prefix}-${process.pid}-${namespaceCounter}-${Date.now().toString(36)}`.slice(0, 63);
+  const name = `${prefix}-${process.pid}-${namespaceCounter}-${Date.now().toString(36)}`.slice(
+    0,
+    63,
+  );
   await controlPlane.kubectl(['create', 'namespace', name]);
   return name;
 }
 
 /** Returns a manifest (JSON) of one test object. */
-export function testObjectManifest(type: CustomResourceType, namespace: string, name: string, spec: Record<string, unknown> = {}): string {
-  return JSON.stringify({ apiVersion: `${type.group}/${type.version}`, kind: type.kind, metadata: { name, namespace }, spec });
+export function testObjectManifest(
+  type: CustomResourceType,
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown> = {},
+): string {
+  return JSON.stringify({
+    apiVersion: `${type.group}/${type.version}`,
+    kind: type.kind,
+    metadata: { name, namespace },
+    spec,
+  });
 }

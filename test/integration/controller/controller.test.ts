@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Controller } from '../../../src/controller/controller.js';
-import { done, requeueAfter, terminalError, transientError, type ReconcileResult } from '../../../src/controller/reconciler.js';
+import {
+  done,
+  requeueAfter,
+  terminalError,
+  transientError,
+  type ReconcileResult,
+} from '../../../src/controller/reconciler.js';
 import type { Informer } from '../../../src/kube/informer.js';
 import { customResourceInformer } from '../../../src/kube/informers.js';
 import { StatusWriter } from '../../../src/kube/status-writer.js';
@@ -10,7 +16,13 @@ import { OperatorMetrics } from '../../../src/observability/metrics.js';
 import { useControlPlane, type ControlPlane } from '../../support/controlplane.js';
 import { captureLogger, counterValue } from '../../support/kube.js';
 import { waitFor } from '../../support/process.js';
-import { createTestNamespace, installTestCrd, testObjectManifest, testResourceType, type TestObject } from '../../support/test-crd.js';
+import {
+  createTestNamespace,
+  installTestCrd,
+  testObjectManifest,
+  testResourceType,
+  type TestObject,
+} from '../../support/test-crd.js';
 
 describe('controller loop', function () {
   this.timeout(120_000);
@@ -32,10 +44,17 @@ describe('controller loop', function () {
     }
   });
 
-  function makeController(namespace: string, reconcile: (key: string, object: TestObject | undefined) => Promise<ReconcileResult>) {
+  function makeController(
+    namespace: string,
+    reconcile: (key: string, object: TestObject | undefined) => Promise<ReconcileResult>,
+  ) {
     const metrics = new OperatorMetrics({ processMetrics: false });
     const { logger } = captureLogger();
-    const informer = customResourceInformer<TestObject>(controlPlane.kubeConfig(), widgets, { namespace, logger, metrics });
+    const informer = customResourceInformer<TestObject>(controlPlane.kubeConfig(), widgets, {
+      namespace,
+      logger,
+      metrics,
+    });
     const controller = new Controller<TestObject>({
       name: 'widget',
       informer,
@@ -52,7 +71,9 @@ describe('controller loop', function () {
   }
 
   const apply = (namespace: string, name: string, spec: Record<string, unknown> = {}) =>
-    controlPlane.kubectl(['apply', '-f', '-'], { input: testObjectManifest(widgets, namespace, name, spec) });
+    controlPlane.kubectl(['apply', '-f', '-'], {
+      input: testObjectManifest(widgets, namespace, name, spec),
+    });
 
   it('reconciles existing and new objects', async () => {
     const namespace = await createTestNamespace(controlPlane, 'ctl-basic');
@@ -66,10 +87,21 @@ describe('controller loop', function () {
     await apply(namespace, 'new');
 
     const api = controlPlane.kubectl.bind(controlPlane);
-    await waitFor('both objects have status', async () => {
-      const { stdout } = await api(['get', `${widgets.plural}.${widgets.group}`, '-n', namespace, '-o', 'jsonpath={.items[*].status.observedGeneration}']);
-      return stdout.trim() === '1 1';
-    }, 30_000);
+    await waitFor(
+      'both objects have status',
+      async () => {
+        const { stdout } = await api([
+          'get',
+          `${widgets.plural}.${widgets.group}`,
+          '-n',
+          namespace,
+          '-o',
+          'jsonpath={.items[*].status.observedGeneration}',
+        ]);
+        return stdout.trim() === '1 1';
+      },
+      30_000,
+    );
   });
 
   it('ignores events before start', async () => {
@@ -81,7 +113,11 @@ describe('controller loop', function () {
     });
     await informer.waitForSync(30_000);
     await apply(namespace, 'a');
-    await waitFor('informer sees a', async () => informer.get('a', namespace) !== undefined, 30_000);
+    await waitFor(
+      'informer sees a',
+      async () => informer.get('a', namespace) !== undefined,
+      30_000,
+    );
     await sleep(300);
     assert.equal(keys.length, 0, 'a standby does not reconcile');
 
@@ -99,7 +135,11 @@ describe('controller loop', function () {
     });
     await controller.start();
 
-    await waitFor('third call succeeds', async () => (await counterValue(metrics.reconcileTotal, { result: 'success' })) === 1, 30_000);
+    await waitFor(
+      'third call succeeds',
+      async () => (await counterValue(metrics.reconcileTotal, { result: 'success' })) === 1,
+      30_000,
+    );
     assert.equal(await counterValue(metrics.reconcileTotal, { result: 'error' }), 2);
     assert.equal(await counterValue(metrics.queueRetries, { name: 'widget' }), 2);
   });
@@ -110,7 +150,9 @@ describe('controller loop', function () {
     const seen: unknown[] = [];
     const { controller } = makeController(namespace, async (_key, object) => {
       seen.push(object?.spec?.flavor);
-      return object?.spec?.flavor === 'm1.huge' ? terminalError(new Error('flavor "m1.huge" not found')) : done();
+      return object?.spec?.flavor === 'm1.huge'
+        ? terminalError(new Error('flavor "m1.huge" not found'))
+        : done();
     });
     await controller.start();
     await waitFor('first reconcile', async () => seen.length === 1, 30_000);
@@ -148,9 +190,19 @@ describe('controller loop', function () {
     await controller.start();
     await waitFor('first reconcile', async () => calls.length === 1, 30_000);
 
-    await controlPlane.kubectl(['delete', `${widgets.plural}.${widgets.group}`, 'doomed', '-n', namespace]);
+    await controlPlane.kubectl([
+      'delete',
+      `${widgets.plural}.${widgets.group}`,
+      'doomed',
+      '-n',
+      namespace,
+    ]);
 
-    await waitFor('reconcile after delete', async () => calls.some((call) => !call.present), 30_000);
+    await waitFor(
+      'reconcile after delete',
+      async () => calls.some((call) => !call.present),
+      30_000,
+    );
     assert.equal(calls.at(-1)?.key, `${namespace}/doomed`);
   });
 

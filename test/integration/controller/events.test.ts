@@ -6,7 +6,13 @@ import { EventRecorder } from '../../../src/kube/event-recorder.js';
 import { OperatorMetrics } from '../../../src/observability/metrics.js';
 import { useControlPlane, type ControlPlane } from '../../support/controlplane.js';
 import { captureLogger, counterValue } from '../../support/kube.js';
-import { createTestNamespace, installTestCrd, testObjectManifest, testResourceType, type TestObject } from '../../support/test-crd.js';
+import {
+  createTestNamespace,
+  installTestCrd,
+  testObjectManifest,
+  testResourceType,
+  type TestObject,
+} from '../../support/test-crd.js';
 
 describe('event recorder', function () {
   this.timeout(120_000);
@@ -23,17 +29,25 @@ describe('event recorder', function () {
   });
 
   async function createWidget(name: string): Promise<TestObject> {
-    const result = await controlPlane.kubectl(['apply', '-o', 'json', '-f', '-'], { input: testObjectManifest(widgets, namespace, name) });
+    const result = await controlPlane.kubectl(['apply', '-o', 'json', '-f', '-'], {
+      input: testObjectManifest(widgets, namespace, name),
+    });
     return JSON.parse(result.stdout) as TestObject;
   }
 
   async function eventsAbout(name: string): Promise<EventsV1Event[]> {
     const api = controlPlane.kubeConfig().makeApiClient(EventsV1Api);
-    const list = await api.listNamespacedEvent({ namespace, fieldSelector: `regarding.name=${name}` });
+    const list = await api.listNamespacedEvent({
+      namespace,
+      fieldSelector: `regarding.name=${name}`,
+    });
     return list.items;
   }
 
-  function makeRecorder(metrics?: OperatorMetrics, extra: { burst?: number; seriesFlushMs?: number } = {}) {
+  function makeRecorder(
+    metrics?: OperatorMetrics,
+    extra: { burst?: number; seriesFlushMs?: number } = {},
+  ) {
     const { logger } = captureLogger();
     return new EventRecorder({
       kubeConfig: controlPlane.kubeConfig(),
@@ -66,7 +80,14 @@ describe('event recorder', function () {
     const widget = await createWidget('flapping');
     const recorder = makeRecorder(undefined, { seriesFlushMs: 100 });
 
-    for (let i = 0; i < 50; i += 1) recorder.record(widget, 'Warning', 'ServerError', 'Observe', 'server is in ERROR: No valid host was found');
+    for (let i = 0; i < 50; i += 1)
+      recorder.record(
+        widget,
+        'Warning',
+        'ServerError',
+        'Observe',
+        'server is in ERROR: No valid host was found',
+      );
     await recorder.flush();
 
     const events = await eventsAbout('flapping');
@@ -79,7 +100,8 @@ describe('event recorder', function () {
     const metrics = new OperatorMetrics({ processMetrics: false });
     const recorder = makeRecorder(metrics, { burst: 5 });
 
-    for (let i = 0; i < 20; i += 1) recorder.record(widget, 'Warning', 'RequestFailed', 'Observe', `request req-${i} failed`);
+    for (let i = 0; i < 20; i += 1)
+      recorder.record(widget, 'Warning', 'RequestFailed', 'Observe', `request req-${i} failed`);
     await recorder.flush();
 
     assert.equal((await eventsAbout('noisy')).length, 5);
@@ -115,11 +137,29 @@ describe('event recorder', function () {
     const widget = await createWidget('described');
     const recorder = makeRecorder();
 
-    recorder.record(widget, 'Warning', 'ServerFault', 'Observe', 'fault 500: No valid host was found');
-    recorder.record(widget, 'Warning', 'ServerFault', 'Observe', 'fault 500: No valid host was found');
+    recorder.record(
+      widget,
+      'Warning',
+      'ServerFault',
+      'Observe',
+      'fault 500: No valid host was found',
+    );
+    recorder.record(
+      widget,
+      'Warning',
+      'ServerFault',
+      'Observe',
+      'fault 500: No valid host was found',
+    );
     await recorder.flush();
 
-    const { stdout } = await controlPlane.kubectl(['describe', `${widgets.plural}.${widgets.group}`, 'described', '-n', namespace]);
+    const { stdout } = await controlPlane.kubectl([
+      'describe',
+      `${widgets.plural}.${widgets.group}`,
+      'described',
+      '-n',
+      namespace,
+    ]);
     assert.match(stdout, /Warning\s+ServerFault\s+.*fault 500: No valid host was found/);
     assert.match(stdout, /x2 over/);
   });

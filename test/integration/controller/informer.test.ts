@@ -10,7 +10,13 @@ import { useControlPlane, type ControlPlane } from '../../support/controlplane.j
 import { captureLogger, counterValue, portOf } from '../../support/kube.js';
 import { waitFor } from '../../support/process.js';
 import { kubeConfigThrough, startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.js';
-import { createTestNamespace, installTestCrd, testObjectManifest, testResourceType, type TestObject } from '../../support/test-crd.js';
+import {
+  createTestNamespace,
+  installTestCrd,
+  testObjectManifest,
+  testResourceType,
+  type TestObject,
+} from '../../support/test-crd.js';
 
 describe('informer against kube-apiserver', function () {
   this.timeout(120_000);
@@ -33,16 +39,24 @@ describe('informer against kube-apiserver', function () {
   });
 
   /** Starts an informer over the test resource, reached through the relay, recording its events. */
-  function startInformer(type: CustomResourceType, namespace: string, extra: { silenceTimeoutMs?: number; labelSelector?: string } = {}) {
+  function startInformer(
+    type: CustomResourceType,
+    namespace: string,
+    extra: { silenceTimeoutMs?: number; labelSelector?: string } = {},
+  ) {
     const metrics = new OperatorMetrics({ processMetrics: false });
     const { logger } = captureLogger();
-    const informer = customResourceInformer<TestObject>(kubeConfigThrough(controlPlane.kubeConfig(), proxy.port), type, {
-      namespace,
-      logger,
-      metrics,
-      restartBackoff: { baseMs: 200, maxMs: 1000 },
-      ...extra,
-    });
+    const informer = customResourceInformer<TestObject>(
+      kubeConfigThrough(controlPlane.kubeConfig(), proxy.port),
+      type,
+      {
+        namespace,
+        logger,
+        metrics,
+        restartBackoff: { baseMs: 200, maxMs: 1000 },
+        ...extra,
+      },
+    );
     const events: InformerEvent<TestObject>[] = [];
     informer.on((event) => events.push(event));
     informer.start();
@@ -50,8 +64,15 @@ describe('informer against kube-apiserver', function () {
     return { informer, events, metrics };
   }
 
-  const apply = (type: CustomResourceType, namespace: string, name: string, spec: Record<string, unknown>) =>
-    controlPlane.kubectl(['apply', '-f', '-'], { input: testObjectManifest(type, namespace, name, spec) });
+  const apply = (
+    type: CustomResourceType,
+    namespace: string,
+    name: string,
+    spec: Record<string, unknown>,
+  ) =>
+    controlPlane.kubectl(['apply', '-f', '-'], {
+      input: testObjectManifest(type, namespace, name, spec),
+    });
 
   it('resumes after dropped connection', async () => {
     const namespace = await createTestNamespace(controlPlane, 'inf-drop');
@@ -63,13 +84,29 @@ describe('informer against kube-apiserver', function () {
     proxy.refuse();
     await apply(widgets, namespace, 'a', { value: 2 });
     await apply(widgets, namespace, 'b', { value: 1 });
-    await waitFor('a failed reconnect', async () => (await counterValue(metrics.watchRestarts, { reason: 'error' })) >= 1, 30_000);
+    await waitFor(
+      'a failed reconnect',
+      async () => (await counterValue(metrics.watchRestarts, { reason: 'error' })) >= 1,
+      30_000,
+    );
     proxy.resume();
 
-    await waitFor('a and b up to date', async () => informer.get('a', namespace)?.spec?.value === 2 && informer.get('b', namespace) !== undefined, 30_000);
-    assert.ok(events.some((event) => event.type === 'update' && event.object.metadata?.name === 'a'));
+    await waitFor(
+      'a and b up to date',
+      async () =>
+        informer.get('a', namespace)?.spec?.value === 2 &&
+        informer.get('b', namespace) !== undefined,
+      30_000,
+    );
+    assert.ok(
+      events.some((event) => event.type === 'update' && event.object.metadata?.name === 'a'),
+    );
     assert.ok(events.some((event) => event.type === 'add' && event.object.metadata?.name === 'b'));
-    assert.equal(await counterValue(metrics.watchRestarts, { reason: 'relist' }), 0, 'resumed from its resourceVersion without a relist');
+    assert.equal(
+      await counterValue(metrics.watchRestarts, { reason: 'relist' }),
+      0,
+      'resumed from its resourceVersion without a relist',
+    );
   });
 
   it('relists after 410 Gone', async () => {
@@ -86,20 +123,43 @@ describe('informer against kube-apiserver', function () {
 
     proxy.refuse();
     await apply(gadgets, namespace, 'a', { value: 2 });
-    await controlPlane.kubectl(['delete', `${gadgets.plural}.${gadgets.group}`, 'b', '-n', namespace]);
+    await controlPlane.kubectl([
+      'delete',
+      `${gadgets.plural}.${gadgets.group}`,
+      'b',
+      '-n',
+      namespace,
+    ]);
     await apply(gadgets, namespace, 'c', { value: 1 });
     await installTestCrd(controlPlane, gadgets, `column${Date.now()}`);
     proxy.resume();
 
     await waitFor(
       'cache matches the API server',
-      async () => informer.get('a', namespace)?.spec?.value === 2 && informer.get('b', namespace) === undefined && informer.get('c', namespace) !== undefined,
+      async () =>
+        informer.get('a', namespace)?.spec?.value === 2 &&
+        informer.get('b', namespace) === undefined &&
+        informer.get('c', namespace) !== undefined,
       60_000,
     );
-    assert.ok(await counterValue(metrics.watchRestarts, { reason: 'relist' }) >= 1, 'the informer relisted');
-    assert.ok(events.some((event) => event.type === 'delete' && event.object.metadata?.name === 'b'), 'delete of b delivered');
-    assert.ok(events.some((event) => event.type === 'add' && event.object.metadata?.name === 'c'), 'add of c delivered');
-    await waitFor('replay of a', async () => events.some((event) => event.type === 'resync' && event.object.metadata?.name === 'a'), 5000);
+    assert.ok(
+      (await counterValue(metrics.watchRestarts, { reason: 'relist' })) >= 1,
+      'the informer relisted',
+    );
+    assert.ok(
+      events.some((event) => event.type === 'delete' && event.object.metadata?.name === 'b'),
+      'delete of b delivered',
+    );
+    assert.ok(
+      events.some((event) => event.type === 'add' && event.object.metadata?.name === 'c'),
+      'add of c delivered',
+    );
+    await waitFor(
+      'replay of a',
+      async () =>
+        events.some((event) => event.type === 'resync' && event.object.metadata?.name === 'a'),
+      5000,
+    );
   });
 
   it('resumes a silent watch', async () => {
@@ -111,8 +171,15 @@ describe('informer against kube-apiserver', function () {
     proxy.freezeConnections();
     await apply(widgets, namespace, 'a', { value: 2 });
 
-    await waitFor('update seen after the silent watch was replaced', async () => informer.get('a', namespace)?.spec?.value === 2, 30_000);
-    assert.ok(await counterValue(metrics.watchRestarts, { reason: 'silent' }) >= 1, 'the silent watch was counted');
+    await waitFor(
+      'update seen after the silent watch was replaced',
+      async () => informer.get('a', namespace)?.spec?.value === 2,
+      30_000,
+    );
+    assert.ok(
+      (await counterValue(metrics.watchRestarts, { reason: 'silent' })) >= 1,
+      'the silent watch was counted',
+    );
   });
 
   it('filters by label selector', async () => {
@@ -124,7 +191,10 @@ describe('informer against kube-apiserver', function () {
     const { informer } = startInformer(widgets, namespace, { labelSelector: 'shard=a' });
     await informer.waitForSync(30_000);
 
-    assert.deepEqual(informer.list().map((object) => object.metadata?.name), ['mine']);
+    assert.deepEqual(
+      informer.list().map((object) => object.metadata?.name),
+      ['mine'],
+    );
   });
 
   it('drops managedFields from cached objects', async () => {
@@ -138,7 +208,15 @@ describe('informer against kube-apiserver', function () {
 
   it('caches secrets as plain JSON', async () => {
     const namespace = await createTestNamespace(controlPlane, 'inf-secret');
-    await controlPlane.kubectl(['create', 'secret', 'generic', 'creds', '-n', namespace, '--from-literal=password=s3cr3t']);
+    await controlPlane.kubectl([
+      'create',
+      'secret',
+      'generic',
+      'creds',
+      '-n',
+      namespace,
+      '--from-literal=password=s3cr3t',
+    ]);
     const { logger } = captureLogger();
     const informer = secretInformer(controlPlane.kubeConfig(), { namespace, logger });
     informers.push(informer as unknown as Informer<never>);
@@ -147,6 +225,10 @@ describe('informer against kube-apiserver', function () {
 
     const secret = informer.get('creds', namespace) as V1Secret;
     assert.equal(Buffer.from(secret.data?.password ?? '', 'base64').toString(), 's3cr3t');
-    assert.equal(typeof secret.metadata?.creationTimestamp, 'string', 'listed objects have the same shape as watched ones');
+    assert.equal(
+      typeof secret.metadata?.creationTimestamp,
+      'string',
+      'listed objects have the same shape as watched ones',
+    );
   });
 });

@@ -56,7 +56,11 @@ describe('leader election', function () {
     // Several renew periods pass; leadership must neither split nor move.
     for (let i = 0; i < 5; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      assert.equal(Number(a.elector.isLeader()) + Number(b.elector.isLeader()), 1, 'exactly one leads');
+      assert.equal(
+        Number(a.elector.isLeader()) + Number(b.elector.isLeader()),
+        1,
+        'exactly one leads',
+      );
     }
     const leader = a.elector.isLeader() ? 'a' : 'b';
     assert.equal(await holderOf('one-leader'), leader);
@@ -87,7 +91,12 @@ describe('leader election', function () {
       namespace,
       body: {
         metadata: { name: 'expired', namespace },
-        spec: { holderIdentity: 'dead-replica', leaseDurationSeconds: 15, renewTime: new V1MicroTime(), acquireTime: new V1MicroTime() },
+        spec: {
+          holderIdentity: 'dead-replica',
+          leaseDurationSeconds: 15,
+          renewTime: new V1MicroTime(),
+          acquireTime: new V1MicroTime(),
+        },
       },
     });
     const b = candidate('expired', 'b');

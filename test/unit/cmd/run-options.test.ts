@@ -6,7 +6,9 @@ import { formatDuration, parseDuration } from '../../../src/cmd/duration.js';
 import { addRunOptions, toRunConfig } from '../../../src/cmd/run-options.js';
 
 function parse(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const command = addRunOptions(new Command('run').exitOverride().configureOutput({ writeErr: () => undefined }));
+  const command = addRunOptions(
+    new Command('run').exitOverride().configureOutput({ writeErr: () => undefined }),
+  );
   command.parse(args, { from: 'user' });
   return toRunConfig(command.opts(), env);
 }
@@ -21,13 +23,22 @@ describe('run options', () => {
   });
 
   it('rejects durations without a unit', () => {
-    assert.throws(() => parseDuration('15'), /invalid duration "15": use a number with a unit \(ms, s, m, h\)/);
+    assert.throws(
+      () => parseDuration('15'),
+      /invalid duration "15": use a number with a unit \(ms, s, m, h\)/,
+    );
     assert.throws(() => parseDuration('15 s'), /invalid duration "15 s"/);
     assert.throws(() => parseDuration('abc'), /invalid duration "abc"/);
   });
 
   it('formats durations back', () => {
-    assert.deepEqual([15_000, 500, 60_000, 90_000, 3_600_000].map(formatDuration), ['15s', '500ms', '1m', '90s', '1h']);
+    assert.deepEqual([15_000, 500, 60_000, 90_000, 3_600_000].map(formatDuration), [
+      '15s',
+      '500ms',
+      '1m',
+      '90s',
+      '1h',
+    ]);
   });
 
   it('applies the defaults', () => {
@@ -45,17 +56,41 @@ describe('run options', () => {
   });
 
   it('parses every flag', () => {
-    const config = parse(
-      [
-        '--namespace', 'apps', '--label-selector', 'shard=a', '--concurrency', '8',
-        '--poll-interval-active', '2s', '--poll-interval-idle', '2m',
-        '--default-cloud-secret', 'ops/clouds', '--default-network', 'private',
-        '--leader-elect', '--leader-election-namespace', 'ops', '--leader-election-id', 'shard-a',
-        '--lease-duration', '20s', '--renew-deadline', '15s', '--retry-period', '3s',
-        '--metrics-bind-address', '0', '--health-probe-bind-address', '[::1]:9000',
-        '--log-level', 'debug', '--shutdown-timeout', '40s',
-      ],
-    );
+    const config = parse([
+      '--namespace',
+      'apps',
+      '--label-selector',
+      'shard=a',
+      '--concurrency',
+      '8',
+      '--poll-interval-active',
+      '2s',
+      '--poll-interval-idle',
+      '2m',
+      '--default-cloud-secret',
+      'ops/clouds',
+      '--default-network',
+      'private',
+      '--leader-elect',
+      '--leader-election-namespace',
+      'ops',
+      '--leader-election-id',
+      'shard-a',
+      '--lease-duration',
+      '20s',
+      '--renew-deadline',
+      '15s',
+      '--retry-period',
+      '3s',
+      '--metrics-bind-address',
+      '0',
+      '--health-probe-bind-address',
+      '[::1]:9000',
+      '--log-level',
+      'debug',
+      '--shutdown-timeout',
+      '40s',
+    ]);
     assert.equal(config.namespace, 'apps');
     assert.equal(config.labelSelector, 'shard=a');
     assert.equal(config.concurrency, 8);
@@ -73,29 +108,62 @@ describe('run options', () => {
   });
 
   it('takes the Lease namespace from POD_NAMESPACE', () => {
-    assert.equal(parse(['--leader-elect'], { POD_NAMESPACE: 'operators' }).leaderElectionNamespace, 'operators');
+    assert.equal(
+      parse(['--leader-elect'], { POD_NAMESPACE: 'operators' }).leaderElectionNamespace,
+      'operators',
+    );
   });
 
   it('rejects leader election without namespace', () => {
-    assert.throws(() => parse(['--leader-elect']), /--leader-elect needs a namespace for its Lease: pass --leader-election-namespace/);
+    assert.throws(
+      () => parse(['--leader-elect']),
+      /--leader-elect needs a namespace for its Lease: pass --leader-election-namespace/,
+    );
   });
 
   it('rejects inconsistent leader election timing', () => {
     assert.throws(
-      () => parse(['--leader-elect', '--leader-election-namespace', 'ops', '--lease-duration', '10s', '--renew-deadline', '10s']),
+      () =>
+        parse([
+          '--leader-elect',
+          '--leader-election-namespace',
+          'ops',
+          '--lease-duration',
+          '10s',
+          '--renew-deadline',
+          '10s',
+        ]),
       /need --lease-duration > --renew-deadline > 1.1 x --retry-period. Received: 10s, 10s, 2s/,
     );
   });
 
   it('rejects active poll slower than idle', () => {
-    assert.throws(() => parse(['--poll-interval-active', '2m']), /--poll-interval-active \(2m\) must not be longer than --poll-interval-idle \(1m\)/);
+    assert.throws(
+      () => parse(['--poll-interval-active', '2m']),
+      /--poll-interval-active \(2m\) must not be longer than --poll-interval-idle \(1m\)/,
+    );
   });
 
   it('rejects malformed values', () => {
-    assert.throws(() => parse(['--concurrency', '0']), /invalid --concurrency "0": expected a whole number >= 1/);
-    assert.throws(() => parse(['--default-cloud-secret', 'clouds']), /invalid --default-cloud-secret "clouds": expected namespace\/name/);
-    assert.throws(() => parse(['--metrics-bind-address', 'localhost']), /invalid --metrics-bind-address: invalid bind address "localhost"/);
-    assert.throws(() => parse(['--retry-period', '0s']), /invalid --retry-period "0s": must be longer than 0/);
-    assert.throws(() => parse(['--log-level', 'verbose']), /Allowed choices are trace, debug, info, warn, error, fatal/);
+    assert.throws(
+      () => parse(['--concurrency', '0']),
+      /invalid --concurrency "0": expected a whole number >= 1/,
+    );
+    assert.throws(
+      () => parse(['--default-cloud-secret', 'clouds']),
+      /invalid --default-cloud-secret "clouds": expected namespace\/name/,
+    );
+    assert.throws(
+      () => parse(['--metrics-bind-address', 'localhost']),
+      /invalid --metrics-bind-address: invalid bind address "localhost"/,
+    );
+    assert.throws(
+      () => parse(['--retry-period', '0s']),
+      /invalid --retry-period "0s": must be longer than 0/,
+    );
+    assert.throws(
+      () => parse(['--log-level', 'verbose']),
+      /Allowed choices are trace, debug, info, warn, error, fatal/,
+    );
   });
 });

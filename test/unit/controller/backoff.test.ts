@@ -5,7 +5,10 @@ import { Backoff, backoffDelay } from '../../../src/controller/backoff.js';
 describe('backoff', () => {
   it('doubles the delay per attempt', () => {
     const options = { baseMs: 100, maxMs: 100_000, jitter: 0 };
-    assert.deepEqual([1, 2, 3, 4].map((attempt) => backoffDelay(attempt, options)), [100, 200, 400, 800]);
+    assert.deepEqual(
+      [1, 2, 3, 4].map((attempt) => backoffDelay(attempt, options)),
+      [100, 200, 400, 800],
+    );
   });
 
   it('caps the delay at maxMs', () => {
@@ -15,13 +18,25 @@ describe('backoff', () => {
 
   it('spreads the delay by jitter', () => {
     const options = { baseMs: 1000, maxMs: 100_000, jitter: 0.2 };
-    assert.equal(backoffDelay(1, options, () => 0), 800);
-    assert.equal(backoffDelay(1, options, () => 0.5), 1000);
-    assert.equal(backoffDelay(1, options, () => 0.9999), 1200);
+    assert.equal(
+      backoffDelay(1, options, () => 0),
+      800,
+    );
+    assert.equal(
+      backoffDelay(1, options, () => 0.5),
+      1000,
+    );
+    assert.equal(
+      backoffDelay(1, options, () => 0.9999),
+      1200,
+    );
   });
 
   it('never exceeds maxMs with jitter', () => {
-    assert.equal(backoffDelay(20, { baseMs: 1000, maxMs: 30_000, jitter: 0.5 }, () => 0.9999), 30_000);
+    assert.equal(
+      backoffDelay(20, { baseMs: 1000, maxMs: 30_000, jitter: 0.5 }, () => 0.9999),
+      30_000,
+    );
   });
 
   it('rejects invalid settings', () => {

@@ -12,7 +12,10 @@ function recorder(run: (key: string, attempt: number) => Promise<ProcessOutcome>
   let active = 0;
   let maxActive = 0;
   const process = async (key: string): Promise<ProcessOutcome> => {
-    const entry: { key: string; startedAt: number; endedAt?: number } = { key, startedAt: performance.now() };
+    const entry: { key: string; startedAt: number; endedAt?: number } = {
+      key,
+      startedAt: performance.now(),
+    };
     runs.push(entry);
     inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
     maxPerKey = Math.max(maxPerKey, inFlight.get(key)!);
@@ -57,7 +60,10 @@ describe('work queue', () => {
     queue.add('ns/a');
     await waitFor('first run', async () => rec.runs.length === 1);
     for (let i = 0; i < 5; i += 1) queue.add('ns/a');
-    await waitFor('queue idle', async () => queue.active === 0 && queue.depth === 0 && rec.runs.length >= 2);
+    await waitFor(
+      'queue idle',
+      async () => queue.active === 0 && queue.depth === 0 && rec.runs.length >= 2,
+    );
     assert.equal(rec.maxPerKey(), 1);
   });
 
@@ -72,10 +78,16 @@ describe('work queue', () => {
     queue.add('ns/a');
     queue.add('ns/a');
     queue.add('ns/a');
-    await waitFor('second run ends', async () => rec.runs.length === 2 && rec.runs[1]!.endedAt !== undefined);
+    await waitFor(
+      'second run ends',
+      async () => rec.runs.length === 2 && rec.runs[1]!.endedAt !== undefined,
+    );
     await sleep(100);
     assert.equal(rec.runsOf('ns/a').length, 2);
-    assert.ok(rec.runs[1]!.startedAt >= rec.runs[0]!.endedAt!, 'the rerun starts after the first run ended');
+    assert.ok(
+      rec.runs[1]!.startedAt >= rec.runs[0]!.endedAt!,
+      'the rerun starts after the first run ended',
+    );
   });
 
   it('deduplicates a waiting key', async () => {
@@ -100,13 +112,21 @@ describe('work queue', () => {
 
   it('backs off failures exponentially', async () => {
     const rec = recorder(async (_key, attempt) => (attempt <= 3 ? { type: 'failure' } : success));
-    const queue = makeQueue({ process: rec.process, backoff: { baseMs: 40, maxMs: 10_000, jitter: 0 } });
+    const queue = makeQueue({
+      process: rec.process,
+      backoff: { baseMs: 40, maxMs: 10_000, jitter: 0 },
+    });
     const failureCounts: number[] = [];
     queue.add('ns/a');
-    await waitFor('four runs', async () => {
-      failureCounts.push(queue.failureCount('ns/a'));
-      return rec.runs.length === 4 && rec.runs[3]!.endedAt !== undefined;
-    }, 5000, 5);
+    await waitFor(
+      'four runs',
+      async () => {
+        failureCounts.push(queue.failureCount('ns/a'));
+        return rec.runs.length === 4 && rec.runs[3]!.endedAt !== undefined;
+      },
+      5000,
+      5,
+    );
     const gaps = [1, 2, 3].map((i) => rec.runs[i]!.startedAt - rec.runs[i - 1]!.endedAt!);
     // Node timers may fire up to 1 ms early, hence the 2 ms slack.
     assert.ok(gaps[0]! >= 40 - 2, `first retry waited ${gaps[0]} ms, expected >= 40`);
@@ -116,21 +136,43 @@ describe('work queue', () => {
   });
 
   it('resets backoff after a success', async () => {
-    const outcomes: ProcessOutcome[] = [{ type: 'failure' }, { type: 'failure' }, success, { type: 'failure' }];
+    const outcomes: ProcessOutcome[] = [
+      { type: 'failure' },
+      { type: 'failure' },
+      success,
+      { type: 'failure' },
+    ];
     const failuresAtStart: number[] = [];
-    let queue: WorkQueue | undefined;
+    const created: { queue?: WorkQueue } = {};
     const rec = recorder(async (key) => {
-      failuresAtStart.push(queue!.failureCount(key));
+      failuresAtStart.push(created.queue!.failureCount(key));
       return outcomes.shift() ?? success;
     });
-    queue = makeQueue({ process: rec.process, backoff: { baseMs: 10, maxMs: 1000, jitter: 0 } });
+    const queue = (created.queue = makeQueue({
+      process: rec.process,
+      backoff: { baseMs: 10, maxMs: 1000, jitter: 0 },
+    }));
     queue.add('ns/a');
-    await waitFor('three runs end', async () => rec.runs.length === 3 && rec.runs[2]!.endedAt !== undefined, 5000, 5);
+    await waitFor(
+      'three runs end',
+      async () => rec.runs.length === 3 && rec.runs[2]!.endedAt !== undefined,
+      5000,
+      5,
+    );
     assert.deepEqual(failuresAtStart, [0, 1, 2]);
     assert.equal(queue.failureCount('ns/a'), 0);
     queue.add('ns/a');
-    await waitFor('fourth run ends', async () => rec.runs.length === 4 && rec.runs[3]!.endedAt !== undefined, 5000, 5);
-    assert.equal(queue.failureCount('ns/a'), 1, 'a failure after a success starts counting at 1 again');
+    await waitFor(
+      'fourth run ends',
+      async () => rec.runs.length === 4 && rec.runs[3]!.endedAt !== undefined,
+      5000,
+      5,
+    );
+    assert.equal(
+      queue.failureCount('ns/a'),
+      1,
+      'a failure after a success starts counting at 1 again',
+    );
   });
 
   it('treats a thrown error as failure', async () => {
@@ -149,8 +191,13 @@ describe('work queue', () => {
   });
 
   it('waits at least retryAfterMs on failure', async () => {
-    const rec = recorder(async (_key, attempt) => (attempt === 1 ? { type: 'failure', retryAfterMs: 150 } : success));
-    const queue = makeQueue({ process: rec.process, backoff: { baseMs: 5, maxMs: 1000, jitter: 0 } });
+    const rec = recorder(async (_key, attempt) =>
+      attempt === 1 ? { type: 'failure', retryAfterMs: 150 } : success,
+    );
+    const queue = makeQueue({
+      process: rec.process,
+      backoff: { baseMs: 5, maxMs: 1000, jitter: 0 },
+    });
     queue.add('ns/a');
     await waitFor('second run', async () => rec.runs.length === 2);
     const gap = rec.runs[1]!.startedAt - rec.runs[0]!.endedAt!;
@@ -158,7 +205,9 @@ describe('work queue', () => {
   });
 
   it('requeues after the requested delay', async () => {
-    const rec = recorder(async (_key, attempt) => (attempt === 1 ? { type: 'success', requeueAfterMs: 120 } : success));
+    const rec = recorder(async (_key, attempt) =>
+      attempt === 1 ? { type: 'success', requeueAfterMs: 120 } : success,
+    );
     const queue = makeQueue({ process: rec.process });
     queue.add('ns/a');
     await waitFor('second run', async () => rec.runs.length === 2);
@@ -186,12 +235,18 @@ describe('work queue', () => {
     });
     const queue = makeQueue({ concurrency: 3, process: rec.process });
     for (let i = 0; i < 12; i += 1) queue.add(`ns/k${i}`);
-    await waitFor('all keys ran', async () => rec.runs.filter((r) => r.endedAt !== undefined).length === 12);
+    await waitFor(
+      'all keys ran',
+      async () => rec.runs.filter((r) => r.endedAt !== undefined).length === 12,
+    );
     assert.equal(rec.maxActive(), 3);
   });
 
   it('rejects concurrency below one', () => {
-    assert.throws(() => new WorkQueue({ name: 'bad', concurrency: 0, process: async () => success }), /concurrency must be a positive integer. Received: 0/);
+    assert.throws(
+      () => new WorkQueue({ name: 'bad', concurrency: 0, process: async () => success }),
+      /concurrency must be a positive integer. Received: 0/,
+    );
   });
 
   it('shutdown finishes running keys', async () => {
@@ -245,7 +300,10 @@ describe('work queue', () => {
       },
     });
     queue.add('ns/a');
-    await waitFor('retry ran', async () => rec.runs.length === 2 && rec.runs[1]!.endedAt !== undefined);
+    await waitFor(
+      'retry ran',
+      async () => rec.runs.length === 2 && rec.runs[1]!.endedAt !== undefined,
+    );
     assert.equal(counts.adds, 2, 'the add plus the retry add');
     assert.equal(counts.retries, 1);
     assert.equal(counts.waits, 2);

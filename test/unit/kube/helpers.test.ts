@@ -13,12 +13,21 @@ describe('kube helpers', () => {
   });
 
   it('rejects an object without name', () => {
-    assert.throws(() => objectKey({ kind: 'Widget', metadata: {} }), /object of kind Widget has no metadata.name/);
+    assert.throws(
+      () => objectKey({ kind: 'Widget', metadata: {} }),
+      /object of kind Widget has no metadata.name/,
+    );
   });
 
   it('parses namespace/name', () => {
-    assert.deepEqual(parseNamespacedName('ops/clouds', '--default-cloud-secret'), { namespace: 'ops', name: 'clouds' });
-    assert.throws(() => parseNamespacedName('ops/clouds/x', '--default-cloud-secret'), /invalid --default-cloud-secret "ops\/clouds\/x": expected namespace\/name/);
+    assert.deepEqual(parseNamespacedName('ops/clouds', '--default-cloud-secret'), {
+      namespace: 'ops',
+      name: 'clouds',
+    });
+    assert.throws(
+      () => parseNamespacedName('ops/clouds/x', '--default-cloud-secret'),
+      /invalid --default-cloud-secret "ops\/clouds\/x": expected namespace\/name/,
+    );
   });
 
   it('parses listen addresses', () => {

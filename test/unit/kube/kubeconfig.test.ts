@@ -5,7 +5,11 @@ import { join } from 'node:path';
 
 import { loadKubeConfig } from '../../../src/kube/kubeconfig.js';
 
-function kubeconfigYaml(cluster: string, server: string, currentContext: string | undefined): string {
+function kubeconfigYaml(
+  cluster: string,
+  server: string,
+  currentContext: string | undefined,
+): string {
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -43,7 +47,10 @@ describe('kubeconfig loading', () => {
     await writeFile(first, kubeconfigYaml('one', 'https://127.0.0.1:1001', undefined));
     await writeFile(second, kubeconfigYaml('two', 'https://127.0.0.1:1002', 'two'));
 
-    const loaded = loadKubeConfig({ env: { KUBECONFIG: `${first}:${join(dir, 'missing')}:${second}` }, home: dir });
+    const loaded = loadKubeConfig({
+      env: { KUBECONFIG: `${first}:${join(dir, 'missing')}:${second}` },
+      home: dir,
+    });
 
     assert.equal(loaded.source, 'KUBECONFIG');
     assert.equal(loaded.server, 'https://127.0.0.1:1002');
@@ -52,7 +59,10 @@ describe('kubeconfig loading', () => {
 
   it('falls back to ~/.kube/config', async () => {
     await mkdir(join(dir, '.kube'));
-    await writeFile(join(dir, '.kube', 'config'), kubeconfigYaml('home', 'https://127.0.0.1:1003', 'home'));
+    await writeFile(
+      join(dir, '.kube', 'config'),
+      kubeconfigYaml('home', 'https://127.0.0.1:1003', 'home'),
+    );
 
     const loaded = loadKubeConfig({ env: {}, home: dir });
 
@@ -61,16 +71,25 @@ describe('kubeconfig loading', () => {
   });
 
   it('names each place when none exists', () => {
-    assert.throws(() => loadKubeConfig({ env: {}, home: dir }), /no Kubernetes configuration found: --kubeconfig is not set, KUBECONFIG is empty.*pass --kubeconfig PATH/);
+    assert.throws(
+      () => loadKubeConfig({ env: {}, home: dir }),
+      /no Kubernetes configuration found: --kubeconfig is not set, KUBECONFIG is empty.*pass --kubeconfig PATH/,
+    );
   });
 
   it('rejects a missing --kubeconfig file', () => {
-    assert.throws(() => loadKubeConfig({ kubeconfig: join(dir, 'nope'), env: {} }), /kubeconfig file ".*nope" does not exist/);
+    assert.throws(
+      () => loadKubeConfig({ kubeconfig: join(dir, 'nope'), env: {} }),
+      /kubeconfig file ".*nope" does not exist/,
+    );
   });
 
   it('rejects a kubeconfig without current context', async () => {
     const file = join(dir, 'nocontext');
     await writeFile(file, kubeconfigYaml('one', 'https://127.0.0.1:1001', undefined));
-    assert.throws(() => loadKubeConfig({ kubeconfig: file, env: {} }), /has no cluster for its current context/);
+    assert.throws(
+      () => loadKubeConfig({ kubeconfig: file, env: {} }),
+      /has no cluster for its current context/,
+    );
   });
 });

@@ -8,19 +8,51 @@ describe('operator metrics', () => {
     const metrics = new OperatorMetrics({ processMetrics: false });
     const observe = openStackRequestObserver(metrics);
 
-    observe({ service: 'compute', method: 'get', route: '/servers/detail', status: 200, durationMs: 120, requestId: 'req-1' });
-    observe({ service: 'compute', method: 'GET', route: '/servers/detail', status: 200, durationMs: 80, requestId: 'req-2' });
-    observe({ service: 'image', method: 'PUT', route: '/v2/images/{id}/file', durationMs: 5000, error: 'connection' });
+    observe({
+      service: 'compute',
+      method: 'get',
+      route: '/servers/detail',
+      status: 200,
+      durationMs: 120,
+      requestId: 'req-1',
+    });
+    observe({
+      service: 'compute',
+      method: 'GET',
+      route: '/servers/detail',
+      status: 200,
+      durationMs: 80,
+      requestId: 'req-2',
+    });
+    observe({
+      service: 'image',
+      method: 'PUT',
+      route: '/v2/images/{id}/file',
+      durationMs: 5000,
+      error: 'connection',
+    });
 
     const text = await metrics.registry.metrics();
-    assert.match(text, /novadocker_openstack_requests_total\{service="compute",method="GET",code="200"\} 2/);
-    assert.match(text, /novadocker_openstack_requests_total\{service="image",method="PUT",code="error"\} 1/);
-    assert.match(text, /novadocker_openstack_request_duration_seconds_sum\{service="compute",method="GET",code="200"\} 0.2/);
+    assert.match(
+      text,
+      /novadocker_openstack_requests_total\{service="compute",method="GET",code="200"\} 2/,
+    );
+    assert.match(
+      text,
+      /novadocker_openstack_requests_total\{service="image",method="PUT",code="error"\} 1/,
+    );
+    assert.match(
+      text,
+      /novadocker_openstack_request_duration_seconds_sum\{service="compute",method="GET",code="200"\} 0.2/,
+    );
   });
 
   it('counts instances by phase on scrape', async () => {
     const metrics = new OperatorMetrics({ processMetrics: false });
-    let phases = new Map([['Running', 3], ['Failed', 1]]);
+    let phases = new Map([
+      ['Running', 3],
+      ['Failed', 1],
+    ]);
     metrics.setInstancePhaseSource(() => phases);
     assert.match(await metrics.registry.metrics(), /novadocker_instances\{phase="Running"\} 3/);
 
@@ -38,7 +70,10 @@ describe('operator metrics', () => {
     metrics.setLeader('nova-docker-operator', true);
 
     const text = await metrics.registry.metrics();
-    assert.match(text, /novadocker_reconcile_total\{controller="containerinstance",result="success"\} 1/);
+    assert.match(
+      text,
+      /novadocker_reconcile_total\{controller="containerinstance",result="success"\} 1/,
+    );
     assert.match(text, /novadocker_image_upload_bytes_total 1024/);
     assert.match(text, /leader_election_master_status\{name="nova-docker-operator"\} 1/);
   });
