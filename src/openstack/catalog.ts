@@ -6,7 +6,7 @@ import type { CatalogEntry } from './auth.js';
 import type { EndpointInterface } from './config.js';
 import { OpenStackLookupError, type ServiceType } from './errors.js';
 
-/** What to match in the catalog. */
+/** Criteria an endpoint of the catalog must match. */
 export interface EndpointQuery {
   service: ServiceType;
   interface: EndpointInterface;

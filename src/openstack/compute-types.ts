@@ -96,7 +96,7 @@ export interface CreateServerRequest {
   description?: string;
 }
 
-/** What a server create returns. */
+/** Result of a server create. */
 export interface CreatedServer {
   id: string;
   requestId?: string;

@@ -1,7 +1,7 @@
 /**
- * Where a cloud's configuration comes from: clouds.yaml and secure.yaml found
- * the way openstacksdk finds them, the OS_* environment variables, or the text
- * of a Kubernetes Secret.
+ * Sources of a cloud's configuration: clouds.yaml and secure.yaml, found the
+ * way openstacksdk finds them, the OS_* environment variables, or the text of
+ * a Kubernetes Secret.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -27,7 +27,7 @@ export interface LoadOptions {
 
 /** Options for {@link cloudConfigFromString}. */
 export interface FromStringOptions {
-  /** Cloud name; may be left out when the text holds exactly one cloud. */
+  /** Cloud name; may be left out when the text defines exactly one cloud. */
   cloud?: string;
   /** PEM CA bundle (a Secret's `cacert` key) that replaces the entry's `cacert` path. */
   caCert?: string;

@@ -100,7 +100,12 @@ export function openCloud(config: CloudConfig, options: SessionOptions = {}): Op
  * Clients keyed by a hash of the resolved configuration, secrets included:
  * the same configuration returns the same client (one token, one
  * microversion negotiation), and a rotated credential returns a new one.
- * The least recently used client beyond `maxClients` is closed.
+ * The least recently used client beyond `maxClients` is closed: requests in
+ * flight finish, later calls on it fail with a network error.
+ *
+ * NOTE: a rotated credential leaves the old client open until eviction or
+ * close(); callers that rotate often should size `maxClients` to the number of
+ * clouds they use at once.
  */
 export class OpenStackClientCache {
   readonly #clients = new Map<string, OpenStackClient>();
@@ -114,7 +119,7 @@ export class OpenStackClientCache {
     this.#maxClients = maxClients ?? 32;
   }
 
-  /** Returns the client for the configuration, opening a session on first use. Never throws. */
+  /** Returns the client for the configuration, opening a session on first use. It does not contact the cloud, so it cannot fail on one. */
   get(config: CloudConfig): OpenStackClient {
     const key = hashConfig(config);
     const existing = this.#clients.get(key);

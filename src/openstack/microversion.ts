@@ -57,7 +57,7 @@ export interface ComputeVersionDocument {
  * Picks the microversion to send: the highest this client supports, capped at
  * the server's maximum. Throws {@link OpenStackError} when the endpoint does
  * not support microversions at all (a legacy v2.0 endpoint), or when the
- * server's minimum is above what this client knows.
+ * server's minimum is above what this client supports.
  */
 export function negotiateMicroversion(document: ComputeVersionDocument, path: string): string {
   const version =
