@@ -203,25 +203,28 @@ export function registerRunCommand<T extends KubernetesObject>(
       process.exit(1);
     }
 
-    let operator: RunningOperator;
+    // Handle signals from the start: one that arrives while the operator
+    // starts is acted on as soon as startup finishes.
+    let started: RunningOperator | undefined;
+    let stopRequested: string | undefined;
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.on(signal, () => {
+        if (stopRequested) {
+          logger.warn({ signal }, 'second signal during shutdown; exiting now');
+          process.exit(1);
+        }
+        stopRequested = `received ${signal}`;
+        if (started) void started.stop(stopRequested).then((code) => process.exit(code));
+      });
+    }
+
     try {
-      operator = await startOperator(config, wiring, logger, (code) => process.exit(code));
+      started = await startOperator(config, wiring, logger, (code) => process.exit(code));
     } catch (err) {
       logger.fatal({ err }, 'operator failed to start');
       process.exit(1);
     }
-
-    let signalled = false;
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      process.on(signal, () => {
-        if (signalled) {
-          logger.warn({ signal }, 'second signal during shutdown; exiting now');
-          process.exit(1);
-        }
-        signalled = true;
-        void operator.stop(`received ${signal}`).then((code) => process.exit(code));
-      });
-    }
+    if (stopRequested) process.exit(await started.stop(stopRequested));
   });
   return command;
 }
