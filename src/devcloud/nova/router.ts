@@ -117,6 +117,12 @@ function addFlavorRoutes(router: Router, deps: NovaDeps): void {
     if (!flavor) throw new ApiError(404, `Flavor ${ctx.params.flavor_id} could not be found.`);
     sendJson(ctx.res, 200, { flavor: flavorDetail(flavor, version, base) });
   });
+  novaRoute(router, 'GET', '/flavors/{flavor_id}/os-extra_specs', async ({ ctx }) => {
+    if (!deps.flavor(ctx.params.flavor_id!)) {
+      throw new ApiError(404, `Flavor ${ctx.params.flavor_id} could not be found.`);
+    }
+    sendJson(ctx.res, 200, { extra_specs: {} });
+  });
 }
 
 function addLimitRoutes(router: Router, deps: NovaDeps): void {
