@@ -103,15 +103,31 @@ export class ComputeClient {
 
   /**
    * Lists servers with details, following every page, filtered on the server
-   * side. Tag filters need microversion 2.26.
+   * side, each server once. Tag filters need microversion 2.26. See
+   * {@link ComputeClient.listServerPages} for servers being scheduled.
    */
   async listServers(options: ListServersOptions = {}): Promise<Server[]> {
-    const servers: Server[] = [];
-    for await (const page of this.listServerPages(options)) servers.push(...page);
-    return servers;
+    // Nova lists a server that is still scheduling from its build request and
+    // then from its cell, so one that is placed between two page requests
+    // appears on both pages. The later copy is the fresher one.
+    const servers = new Map<string, Server>();
+    for await (const page of this.listServerPages(options)) {
+      for (const server of page) {
+        servers.delete(server.id);
+        servers.set(server.id, server);
+      }
+    }
+    return [...servers.values()];
   }
 
-  /** Lists servers page by page, for callers that process pages as they arrive. */
+  /**
+   * Lists servers page by page, for callers that process pages as they
+   * arrive.
+   *
+   * NOTE: Nova pages over build requests and cells separately, so a server
+   * placed between two page requests can appear on two pages or on none.
+   * Only listings that span several pages are affected.
+   */
   async *listServerPages(options: ListServersOptions = {}): AsyncGenerator<Server[]> {
     if (options.tags || options.tagsAny || options.notTags) {
       await this.#api.require(requiredMicroversions.tags, 'tag filters', options);
