@@ -71,6 +71,30 @@ control-plane-up: ## Build (once) and start etcd and kube-apiserver on 127.0.0.1
 control-plane-down: ## Stop the etcd and kube-apiserver that control-plane-up started
 	test/controlplane/control-plane.sh down
 
+.PHONY: test-openstack
+test-openstack: build ## Run the tests tagged @openstack against the real OpenStack test cloud
+	$(MOCHA) --grep @openstack 'dist/test/**/*.test.js'
+
+.PHONY: cloud-install
+cloud-install: ## Install the Debian OpenStack packages of the test cloud (root; no service starts)
+	test/cloud/cloud.sh install
+
+.PHONY: cloud-up
+cloud-up: ## Start the OpenStack test cloud on 127.0.0.1 (no-op when it runs); clouds.yaml in ~/.cache
+	test/cloud/cloud.sh start >/dev/null
+
+.PHONY: cloud-down
+cloud-down: ## Stop the OpenStack test cloud (FORCE=1 even while test runs use it)
+	test/cloud/cloud.sh stop $(if $(FORCE),--force)
+
+.PHONY: cloud-reset
+cloud-reset: ## Stop the OpenStack test cloud and restore its databases to the first snapshot
+	test/cloud/cloud.sh reset $(if $(FORCE),--force)
+
+.PHONY: cloud-status
+cloud-status: ## Show the OpenStack test cloud's services, memory, endpoints and leases
+	test/cloud/cloud.sh status
+
 .PHONY: bench
 bench: build ## Run the benchmarks that fit in about 15 minutes and print their figures
 	@echo "bench: no benchmark exists yet"
