@@ -8,7 +8,7 @@ import type { QuotaService } from './quotas.js';
 import type { RequestStats } from './stats.js';
 import type { StateStore } from './state.js';
 
-/** What the admin endpoint reads and changes. */
+/** Dependencies of the admin endpoint: the state it reads and the settings it changes. */
 export interface AdminDeps {
   stats: RequestStats;
   faults: FaultInjector;

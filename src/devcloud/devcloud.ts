@@ -25,7 +25,7 @@ import { RequestStats } from './stats.js';
 /** Name of the member cloud in the generated clouds.yaml; the admin cloud is <name>-admin. */
 export const cloudName = 'devcloud';
 
-/** What a started dev cloud tells its caller; also written to <dataDir>/devcloud.json. */
+/** URLs and names of a started dev cloud; also written to <dataDir>/devcloud.json. */
 export interface DevCloudInfo {
   pid: number;
   authUrl: string;

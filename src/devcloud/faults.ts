@@ -23,7 +23,7 @@ export class FaultInjector {
     this.random = seed === undefined ? Math.random : seededRandom(seed);
   }
 
-  /** The fault settings in force. */
+  /** Returns a copy of the fault settings in force. */
   current(): FaultConfig {
     return structuredClone(this.config);
   }

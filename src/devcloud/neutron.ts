@@ -123,7 +123,7 @@ export function neutronRouter(
 
   router.add('GET', '/v2.0/networks', async (ctx) => {
     const items = networks.networks(ctx.auth!.projectId).map(networkView);
-    sendJson(ctx.res, 200, { networks: paginate(ctx, 'networks', filter(items, ctx.query)) });
+    sendJson(ctx.res, 200, paginate(ctx, 'networks', filter(items, ctx.query)));
   });
   router.add('GET', '/v2.0/networks/{network_id}', async (ctx) => {
     const network = networks.network(ctx.params.network_id!);
@@ -165,7 +165,7 @@ export function neutronRouter(
     const items = Object.values(store.data.ports)
       .filter((port) => port.projectId === ctx.auth!.projectId)
       .map((port) => portView(port, fixtures));
-    sendJson(ctx.res, 200, { ports: paginate(ctx, 'ports', filter(items, ctx.query)) });
+    sendJson(ctx.res, 200, paginate(ctx, 'ports', filter(items, ctx.query)));
   });
   router.add('GET', '/v2.0/ports/{port_id}', async (ctx) => {
     const port = networks.port(ctx.params.port_id!);
@@ -253,15 +253,28 @@ function filter<T extends Record<string, unknown>>(items: T[], query: URLSearchP
   );
 }
 
-/** Applies limit and marker; Neutron reports a next page in <collection>_links, which callers rarely need. */
+/**
+ * Returns one page of a collection as Neutron does: limit and marker select the
+ * page, and a full page gets a <collection>_links entry with rel next.
+ */
 function paginate<T extends { id?: unknown }>(
   ctx: RequestContext,
-  _collection: string,
+  collection: string,
   items: T[],
-): T[] {
+): Record<string, unknown> {
   const marker = ctx.query.get('marker');
   let start = 0;
   if (marker) start = items.findIndex((item) => item.id === marker) + 1;
   const limit = Number(ctx.query.get('limit') ?? '0');
-  return limit > 0 ? items.slice(start, start + limit) : items.slice(start);
+  const page = limit > 0 ? items.slice(start, start + limit) : items.slice(start);
+
+  const body: Record<string, unknown> = { [collection]: page };
+  if (limit > 0 && page.length === limit) {
+    const params = new URLSearchParams(ctx.query);
+    params.set('marker', String(page[page.length - 1]!.id));
+    body[`${collection}_links`] = [
+      { rel: 'next', href: `${ctx.serviceUrl}/v2.0/${collection}?${params.toString()}` },
+    ];
+  }
+  return body;
 }

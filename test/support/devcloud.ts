@@ -15,9 +15,9 @@ export interface DevCloudOptions {
   dataDir?: string;
   /**
    * Let containers join an internal Docker bridge network (--address-mode docker).
-   * Off by default, because that adds a bridge interface to the machine, and the
-   * harness dockerd keeps the machine's network unchanged; addresses then come
-   * from the subnet pool (--address-mode fake).
+   * Off by default, because that adds a bridge interface to the machine and the
+   * harness dockerd keeps the machine's network unchanged. Without it, addresses
+   * come from the subnet pool (--address-mode fake).
    * @default false
    */
   dockerNetwork?: boolean;

@@ -89,8 +89,8 @@ export async function passwordSession(credentials: PasswordCredentials): Promise
 }
 
 /**
- * Sends one request with the session's token. microversion sets the compute
- * microversion header; a body is sent as JSON unless contentType says otherwise.
+ * Sends one request with the session's token. The microversion option sets the
+ * compute microversion header. A body is sent as JSON unless contentType names another type.
  */
 export async function call(
   session: Session,

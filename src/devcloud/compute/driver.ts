@@ -1,6 +1,6 @@
 import type { FlavorRecord, ImageRecord, PortRecord, ServerRecord } from '../model.js';
 
-/** What a driver needs to start a server's container. */
+/** Inputs a driver needs to start a server's container. */
 export interface SpawnRequest {
   server: ServerRecord;
   image: ImageRecord;

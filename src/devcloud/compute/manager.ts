@@ -61,8 +61,8 @@ function now(): string {
 /**
  * Moves servers through their lifecycle on the compute driver: BUILD to ACTIVE
  * or ERROR, power actions, rebuild and delete. The API sets the task state at
- * once and returns; the work runs in the background, one operation at a time
- * per server, as nova-compute does.
+ * once and returns. The work runs in the background, one operation at a time per
+ * server, as nova-compute does.
  */
 export class ComputeManager {
   private readonly queues = new Map<string, Promise<void>>();

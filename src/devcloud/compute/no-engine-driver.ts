@@ -52,10 +52,12 @@ export class NoEngineDriver implements ComputeDriver {
   }
 
   async inspect(server: ServerRecord): Promise<{ state: ContainerState }> {
-    // Without an engine nothing runs between restarts, so the recorded state stands.
-    const recorded: ContainerState =
-      server.vmState === 'paused' ? 'paused' : server.vmState === 'stopped' ? 'stopped' : 'running';
-    return { state: this.states.get(server.id) ?? recorded };
+    // Without an engine nothing runs between restarts, so the recorded state is kept.
+    const known = this.states.get(server.id);
+    if (known) return { state: known };
+    if (server.vmState === 'paused') return { state: 'paused' };
+    if (server.vmState === 'stopped') return { state: 'stopped' };
+    return { state: 'running' };
   }
 
   watch(): void {}

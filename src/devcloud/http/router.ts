@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../observability/logger.js';
 import type { TokenInfo } from '../keystone/tokens.js';
 
-/** What a route handler receives for one request. */
+/** Request context a route handler receives. */
 export interface RequestContext {
   req: IncomingMessage;
   res: ServerResponse;

@@ -8,7 +8,7 @@ import type { ServiceName } from '../config.js';
 import type { UserRecord } from '../model.js';
 import { unauthorizedMessage, type TokenInfo, type TokenService } from './tokens.js';
 
-/** What the Keystone routes need from the dev cloud. */
+/** Dependencies of the Keystone routes. */
 export interface KeystoneDeps {
   fixtures: Fixtures;
   tokens: TokenService;

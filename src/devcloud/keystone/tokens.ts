@@ -3,7 +3,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ApiError } from '../http/errors.js';
 import type { StateStore } from '../state.js';
 
-/** What a validated token stands for. */
+/** Identity, scope and lifetime of a validated token. */
 export interface TokenInfo {
   userId: string;
   userName: string;

@@ -9,7 +9,7 @@ import type { StateStore } from '../state.js';
 import { negotiateMicroversion, type Microversion } from './microversion.js';
 import type { LinkBase, ViewLookups } from './views.js';
 
-/** What the Nova routes need from the dev cloud. */
+/** Dependencies of the Nova routes. */
 export interface NovaDeps {
   store: StateStore;
   fixtures: Fixtures;
@@ -75,8 +75,8 @@ export function findServer(deps: NovaDeps, request: NovaRequest, id: string): Se
 }
 
 /**
- * Throws Nova's 409 unless the server is in one of the vm_states and has no
- * task running; action is the name Nova puts in the message, such as "stop".
+ * Throws Nova's 409 unless the server is in one of the vm_states and has no task
+ * running. The action is the name Nova puts in the message, such as "stop".
  */
 export function requireState(
   server: ServerRecord,

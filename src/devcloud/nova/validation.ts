@@ -32,7 +32,7 @@ function networkItem(version: Microversion): Record<string, unknown> {
   };
 }
 
-/** JSON schema of POST /servers at a microversion, following Nova's schema for the fields the dev cloud knows. */
+/** JSON schema of POST /servers at a microversion, following Nova's schema for the fields the dev cloud supports. */
 function serverCreateSchema(version: Microversion): Record<string, unknown> {
   const networks = version.atLeast('2.37')
     ? {

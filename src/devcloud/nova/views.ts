@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { FlavorRecord, PortRecord, ServerRecord } from '../model.js';
 import type { Microversion } from './microversion.js';
 
-/** Where links in a response point: the compute root and the versioned base the client used. */
+/** Link bases of a response: the compute root and the versioned base the client used. */
 export interface LinkBase {
   /** Compute service root, such as http://127.0.0.1:8800/compute. */
   root: string;
@@ -11,7 +11,7 @@ export interface LinkBase {
   versioned: string;
 }
 
-/** What the views need besides the server itself. */
+/** Lookups the views need besides the server itself. */
 export interface ViewLookups {
   flavor(id: string): FlavorRecord | undefined;
   port(id: string): PortRecord | undefined;
@@ -113,6 +113,7 @@ export function serverDetail(
     'OS-EXT-STS:power_state': server.powerState,
     'os-extended-volumes:volumes_attached': [],
   };
+
   if (['ACTIVE', 'BUILD', 'REBUILD'].includes(status))
     view.progress = status === 'ACTIVE' ? 100 : 0;
   if (server.networks.length > 0)
@@ -190,11 +191,13 @@ export function flavorDetail(
     vcpus: flavor.vcpus,
     'OS-FLV-EXT-DATA:ephemeral': flavor.ephemeral,
     'OS-FLV-DISABLED:disabled': false,
-    swap: version.atLeast('2.75') ? flavor.swap : flavor.swap === 0 ? '' : flavor.swap,
+    swap: flavor.swap,
     rxtx_factor: 1.0,
     'os-flavor-access:is_public': true,
     links: links(base, 'flavors', flavor.id),
   };
+  // Before 2.75 Nova shows a swap of 0 as an empty string.
+  if (!version.atLeast('2.75') && flavor.swap === 0) view.swap = '';
   if (version.atLeast('2.55')) view.description = flavor.description;
   if (version.atLeast('2.61')) view.extra_specs = {};
   return view;

@@ -25,8 +25,8 @@ interface OpenStackTestCloud {
 
 /**
  * Loads useOpenStack at run time. The real test cloud helper lives in its own
- * module; resolving it here keeps this file compiling while that module changes,
- * and a missing module skips the test with the reason.
+ * module, and resolving it here keeps this file compiling while that module
+ * changes. A missing module skips the test with the reason.
  */
 async function useRealCloud(context: Mocha.Context): Promise<OpenStackTestCloud> {
   const modulePath = '../../support/openstack.js';
