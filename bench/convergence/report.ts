@@ -1,0 +1,232 @@
+/**
+ * Renders convergence, steady-state and comparison figures as Markdown for
+ * the results page and the terminal, with each target next to its figure.
+ */
+import { totalRequests, totalWrites } from '../harness/apiserver-metrics.js';
+import type { LoadReading, MachineInfo } from '../harness/machine.js';
+import { callsByServiceAndMethod, totalCalls } from '../harness/openstack-calls.js';
+import { table } from '../results-page.js';
+import type { ScenarioResult } from './scenario.js';
+
+/** The targets the figures are compared with. */
+export const targets = {
+  steadyCallsPerInstancePerMinute: 0.02,
+  convergenceRatioAt1000: 1.3,
+  steadyKubeWritesPerMinute: 0,
+  peakRssBytesAt1000: 200e6,
+} as const;
+
+/** Context printed above the figures. */
+export interface ReportContext {
+  date: string;
+  command: string;
+  machine: MachineInfo;
+  /** Load of the whole benchmark process's lifetime. */
+  load: LoadReading;
+}
+
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
+const megabytes = (bytes: number) => (bytes / 1e6).toFixed(0);
+const percent = (fraction: number) => `${Math.round(fraction * 100)} %`;
+const verdict = (met: boolean) => (met ? 'met' : '**missed**');
+
+/** Renders the whole generated section. */
+export function renderReport(results: readonly ScenarioResult[], context: ReportContext): string {
+  const parts = [
+    renderContext(context),
+    '#### Convergence',
+    renderConvergence(results),
+    '#### OpenStack calls during convergence, by service and method',
+    renderBreakdown(results, (result) =>
+      callsByServiceAndMethod(result.convergence.counts.openstack),
+    ),
+    '#### Kubernetes API requests of the operator during convergence, by verb and resource',
+    renderBreakdown(results, (result) => result.convergence.counts.kube),
+  ];
+  const steady = results.filter((result) => result.steady !== undefined);
+  if (steady.length > 0) parts.push('#### Steady state', renderSteady(steady));
+  const comparison = renderComparison(results);
+  if (comparison) parts.push('#### Bulk observation compared with a GET per instance', comparison);
+  parts.push('#### Targets', renderTargets(results));
+  return parts.join('\n\n');
+}
+
+function renderContext(context: ReportContext): string {
+  const { machine } = context;
+  return [
+    `Measured ${context.date} on ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB memory, Linux ${machine.kernel}, Node.js ${machine.node}.`,
+    `Machine load over the whole run: ${percent(context.load.cpuBusy)} of all CPUs busy (every process counted), 1-minute load average ${context.load.loadAverage1m} at the end.`,
+    '',
+    'Command:',
+    '',
+    '```',
+    context.command,
+    '```',
+  ].join('\n');
+}
+
+function renderConvergence(results: readonly ScenarioResult[]): string {
+  const rows = results.map((result) => {
+    const { settings, convergence: c } = result;
+    return [
+      settings.label,
+      settings.observer,
+      settings.instances,
+      settings.concurrency,
+      seconds(c.applyMs),
+      seconds(c.totalMs),
+      seconds(c.theoreticalMinimumMs),
+      (c.totalMs / c.theoreticalMinimumMs).toFixed(2),
+      seconds(c.readyP50Ms),
+      seconds(c.readyP99Ms),
+      totalCalls(c.counts.openstack),
+      `${totalRequests(c.counts.kube)} (${totalWrites(c.counts.kube)})`,
+      megabytes(c.operatorPeakRssBytes),
+      c.counts.operatorCpuSeconds.toFixed(1),
+      percent(c.load.cpuBusy),
+    ];
+  });
+  return table(
+    [
+      'run',
+      'observer',
+      'N',
+      'concurrency',
+      'apply (s)',
+      'all Ready (s)',
+      'T_min (s)',
+      'ratio',
+      'p50 apply→Ready (s)',
+      'p99 apply→Ready (s)',
+      'OpenStack calls',
+      'Kubernetes requests (writes)',
+      'operator peak RSS (MB)',
+      'operator CPU (s)',
+      'machine CPU busy',
+    ],
+    rows,
+  );
+}
+
+/** Renders a table with one row per request key and one column per run. */
+function renderBreakdown(
+  results: readonly ScenarioResult[],
+  pick: (result: ScenarioResult) => Map<string, number>,
+): string {
+  const maps = results.map(pick);
+  const keys = [...new Set(maps.flatMap((map) => [...map.keys()]))].sort();
+  if (keys.length === 0) return '(none)';
+  return table(
+    ['request', ...results.map((result) => result.settings.label)],
+    keys.map((key) => [`\`${key}\``, ...maps.map((map) => map.get(key) ?? 0)]),
+  );
+}
+
+function renderSteady(results: readonly ScenarioResult[]): string {
+  return table(
+    [
+      'run',
+      'observer',
+      'N',
+      'window (s)',
+      'OpenStack calls',
+      'calls / instance / min',
+      'Kubernetes writes / min',
+      'ContainerInstance watch events',
+      'operator CPU',
+      'operator RSS (MB)',
+      'machine CPU busy',
+    ],
+    results.map((result) => {
+      const s = result.steady!;
+      return [
+        result.settings.label,
+        result.settings.observer,
+        result.settings.instances,
+        seconds(s.windowMs),
+        totalCalls(s.counts.openstack),
+        s.openstackCallsPerInstancePerMinute.toFixed(4),
+        s.kubeWritesPerMinute.toFixed(2),
+        s.instanceWatchEvents,
+        `${s.operatorCpuPercent.toFixed(2)} %`,
+        megabytes(s.operatorRssBytes),
+        percent(s.load.cpuBusy),
+      ];
+    }),
+  );
+}
+
+/** Pairs each per-instance run with the bulk run of the same size. */
+export function comparisonPairs(
+  results: readonly ScenarioResult[],
+): { bulk: ScenarioResult; perInstance: ScenarioResult }[] {
+  return results
+    .filter((result) => result.settings.observer === 'per-instance')
+    .flatMap((perInstance) => {
+      const bulk = results.find(
+        (result) =>
+          result.settings.observer === 'bulk' &&
+          result.settings.instances === perInstance.settings.instances,
+      );
+      return bulk ? [{ bulk, perInstance }] : [];
+    });
+}
+
+function renderComparison(results: readonly ScenarioResult[]): string | undefined {
+  const pairs = comparisonPairs(results);
+  if (pairs.length === 0) return undefined;
+  const ratio = (a: number, b: number) => (b === 0 ? 'n/a' : (a / b).toFixed(2));
+  return table(
+    [
+      'N',
+      'OpenStack calls to converge, per-instance / bulk',
+      'steady-state OpenStack calls, per-instance / bulk',
+      'time to all Ready, per-instance / bulk',
+    ],
+    pairs.map(({ bulk, perInstance }) => [
+      bulk.settings.instances,
+      `${totalCalls(perInstance.convergence.counts.openstack)} / ${totalCalls(bulk.convergence.counts.openstack)} = ${ratio(totalCalls(perInstance.convergence.counts.openstack), totalCalls(bulk.convergence.counts.openstack))}`,
+      perInstance.steady && bulk.steady
+        ? `${totalCalls(perInstance.steady.counts.openstack)} / ${totalCalls(bulk.steady.counts.openstack)} = ${ratio(totalCalls(perInstance.steady.counts.openstack), totalCalls(bulk.steady.counts.openstack))}`
+        : 'not measured',
+      `${seconds(perInstance.convergence.totalMs)} s / ${seconds(bulk.convergence.totalMs)} s = ${ratio(perInstance.convergence.totalMs, bulk.convergence.totalMs)}`,
+    ]),
+  );
+}
+
+function renderTargets(results: readonly ScenarioResult[]): string {
+  const rows: (string | number)[][] = [];
+  for (const result of results.filter((r) => r.settings.observer === 'bulk')) {
+    const { settings, convergence: c, steady: s } = result;
+    if (s) {
+      rows.push([
+        `steady-state OpenStack calls / instance / min, N=${settings.instances}`,
+        `<= ${targets.steadyCallsPerInstancePerMinute}`,
+        s.openstackCallsPerInstancePerMinute.toFixed(4),
+        verdict(s.openstackCallsPerInstancePerMinute <= targets.steadyCallsPerInstancePerMinute),
+      ]);
+      rows.push([
+        `steady-state Kubernetes writes / min, N=${settings.instances}`,
+        `${targets.steadyKubeWritesPerMinute}`,
+        s.kubeWritesPerMinute.toFixed(2),
+        verdict(s.kubeWritesPerMinute <= targets.steadyKubeWritesPerMinute),
+      ]);
+    }
+    if (settings.instances === 1000) {
+      const ratio = c.totalMs / c.theoreticalMinimumMs;
+      rows.push([
+        'time to all Ready / T_min, N=1000',
+        `<= ${targets.convergenceRatioAt1000}`,
+        ratio.toFixed(2),
+        verdict(ratio <= targets.convergenceRatioAt1000),
+      ]);
+      rows.push([
+        'operator peak RSS, N=1000',
+        `<= ${megabytes(targets.peakRssBytesAt1000)} MB`,
+        `${megabytes(c.operatorPeakRssBytes)} MB`,
+        verdict(c.operatorPeakRssBytes <= targets.peakRssBytesAt1000),
+      ]);
+    }
+  }
+  return table(['figure', 'target', 'measured', 'verdict'], rows);
+}

@@ -1,0 +1,67 @@
+/**
+ * Counters read at the edges of a benchmark phase: Kubernetes API requests
+ * (kube-apiserver's counter minus the benchmark's own requests), OpenStack
+ * calls (the dev cloud's counts), and the operator's CPU time and memory.
+ */
+import {
+  attributeCounts,
+  readRequestCounts,
+  subtractCounts,
+  type RequestCounts,
+} from '../harness/apiserver-metrics.js';
+import type { KubeClient, RequestTally } from '../harness/kube-client.js';
+import { readCallCounts, subtractCalls, type CallCounts } from '../harness/openstack-calls.js';
+import type { ProcSample, ProcSampler } from '../harness/proc-sampler.js';
+
+/** Every counter at one moment. */
+export interface Snapshot {
+  at: number;
+  kube: RequestCounts;
+  ownKube: RequestTally;
+  openstack: CallCounts;
+  operator: ProcSample;
+}
+
+/** Counter differences between two snapshots. */
+export interface PhaseCounts {
+  durationMs: number;
+  /** Kubernetes API requests of the operator, by `VERB resource`. */
+  kube: RequestCounts;
+  /** Kubernetes API requests kube-apiserver sent for itself (its identity Lease). */
+  kubeApiserverOwn: RequestCounts;
+  /** OpenStack calls by `service METHOD route`. */
+  openstack: CallCounts;
+  operatorCpuSeconds: number;
+}
+
+/** Reads every counter; rejects when kube-apiserver, the dev cloud or /proc cannot be read. */
+export async function takeSnapshot(
+  client: KubeClient,
+  adminUrl: string,
+  sampler: ProcSampler,
+): Promise<Snapshot> {
+  const [kube, openstack] = await Promise.all([
+    readRequestCounts(client),
+    readCallCounts(adminUrl),
+  ]);
+  return {
+    at: Date.now(),
+    kube,
+    ownKube: new Map(client.tally),
+    openstack,
+    operator: sampler.sample(),
+  };
+}
+
+/** Returns the counts between two snapshots of the same run. */
+export function between(before: Snapshot, after: Snapshot): PhaseCounts {
+  const kube = subtractCounts(after.kube, before.kube, before.ownKube, after.ownKube);
+  const { operator, apiserver } = attributeCounts(kube);
+  return {
+    durationMs: after.at - before.at,
+    kube: operator,
+    kubeApiserverOwn: apiserver,
+    openstack: subtractCalls(after.openstack, before.openstack),
+    operatorCpuSeconds: after.operator.cpuSeconds - before.operator.cpuSeconds,
+  };
+}
