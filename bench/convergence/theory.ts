@@ -12,9 +12,9 @@
  *    tag yet (rule "no duplicate servers"): 2L, shared by every instance.
  * 2. Each instance needs one create call (`POST /servers`), made while a
  *    reconcile occupies one of the C workers. Waiting for BUILD is a
- *    requeue, which frees the worker. N creates on C workers take at least ceil(N/C) x L.
- *    The last create also cannot return before its object exists plus one
- *    call: T_apply + L.
+ *    requeue, which frees the worker. N creates on C workers take at
+ *    least ceil(N/C) x L. The last create also cannot return before its
+ *    object exists plus one call: T_apply + L.
  * 3. The dev cloud starts BUILD when it handles the create, so the last
  *    server turns ACTIVE B after the last create returns, and one more
  *    listing (L) is needed to see it.
