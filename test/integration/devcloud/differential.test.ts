@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 
 import { devCloudAdmin, startDevCloud, type DevCloud } from '../../support/devcloud.js';
+import { useOpenStack } from '../../support/openstack.js';
 import {
   call,
   passwordSession,
@@ -12,33 +13,6 @@ import {
   type Session,
 } from '../../support/openstack-http.js';
 import { waitFor } from '../../support/process.js';
-
-/** The fields of the real test cloud this test reads; useOpenStack in test/support/openstack.ts returns them. */
-interface OpenStackTestCloud {
-  cloudsYamlPath: string;
-  cloudName: string;
-  /** Flavor names, as a list or by role (tiny, small, ...). */
-  flavors: string[] | Record<string, string>;
-  /** A cloud in clouds.yaml whose project has a ram quota below the smallest flavor. */
-  quotaProjectCloudName?: string;
-}
-
-/**
- * Loads useOpenStack at run time. The real test cloud helper lives in its own
- * module, and resolving it here keeps this file compiling while that module
- * changes. A missing module skips the test with the reason.
- */
-async function useRealCloud(context: Mocha.Context): Promise<OpenStackTestCloud> {
-  const modulePath = '../../support/openstack.js';
-  let helper: { useOpenStack(context: Mocha.Context): Promise<OpenStackTestCloud> };
-  try {
-    helper = (await import(modulePath)) as typeof helper;
-  } catch (err) {
-    console.warn(`skipping the differential test: cannot load ${modulePath}: ${String(err)}`);
-    context.skip();
-  }
-  return helper.useOpenStack(context);
-}
 
 /** What one cloud needs for the request sequence. */
 interface Target {
@@ -224,17 +198,14 @@ describe('dev cloud against real OpenStack @openstack', function () {
   let dev: Target | undefined;
 
   before(async function () {
-    const openstack = await useRealCloud(this);
+    const openstack = await useOpenStack(this);
 
     const realSession = await sessionFor(openstack.cloudsYamlPath, openstack.cloudName);
-    const quotaCloud = (openstack as { quotaProjectCloudName?: string }).quotaProjectCloudName;
-    if (!quotaCloud)
-      throw new Error(
-        'the test cloud has no quota project (quotaProjectCloudName); the quota step needs one',
-      );
-    const quotaSession = await sessionFor(openstack.cloudsYamlPath, quotaCloud);
-    const flavorNames = Object.values(openstack.flavors as Record<string, string> | string[]);
-    const smallest = flavorNames.find((name) => /tiny/.test(name)) ?? flavorNames[0]!;
+    // The quota project's ram quota is below the tiny flavor, so a create there is refused.
+    const quotaSession = await sessionFor(
+      openstack.cloudsYamlPath,
+      openstack.quotaProjectCloudName,
+    );
     real = {
       session: realSession,
       flavorId: '',
@@ -242,7 +213,7 @@ describe('dev cloud against real OpenStack @openstack', function () {
       quota: { session: quotaSession, imageId: '', flavorId: '' },
       cleanup: [],
     };
-    real.flavorId = await flavorIdByName(realSession, smallest);
+    real.flavorId = await flavorIdByName(realSession, openstack.flavors.tiny);
     real.imageId = await testImage(realSession, real.cleanup);
     real.quota.flavorId = real.flavorId;
     real.quota.imageId = await testImage(quotaSession, real.cleanup);
