@@ -103,7 +103,8 @@ export function defaultConfig(): DevCloudConfig {
       failingFlavors: [],
     },
     networkName: 'private',
-    networkCidr: '10.0.0.0/24',
+    // A /16 leaves room for thousands of servers in --no-engine benchmarks.
+    networkCidr: '10.0.0.0/16',
     addressMode: 'auto',
     dockerNetworkPrefix: 'devcloud',
     logLevel: 'info',
