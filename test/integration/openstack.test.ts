@@ -18,36 +18,8 @@ import {
   type OpenStackClient,
   type RequestEvent,
 } from '../../src/openstack/index.js';
+import { useOpenStack, type TestCloud } from '../support/openstack.js';
 import { waitFor } from '../support/process.js';
-
-/** The fields of the test cloud's description that these tests read. */
-interface TestCloud {
-  cloudsYamlPath: string;
-  cloudName: string;
-  adminCloudName: string;
-  quotaProjectCloudName: string;
-  projectId: string;
-  flavors: { tiny: string; small: string };
-  networkName: string;
-}
-
-/**
- * Starts (or reuses) the test cloud through test/support/openstack.ts, or
- * skips the suite when that helper is not in this tree.
- *
- * NOTE: the helper is imported by a computed path because it was written in
- * parallel with this test; switch to a static import once it is on main.
- */
-async function startTestCloud(context: Mocha.Context): Promise<TestCloud> {
-  const helperPath = '../support/openstack.js';
-  const helper = (await import(helperPath).catch(() => undefined)) as
-    { useOpenStack(context: Mocha.Context): Promise<TestCloud> } | undefined;
-  if (helper === undefined) {
-    console.warn('skipping @openstack tests: test/support/openstack.ts is missing');
-    context.skip();
-  }
-  return helper.useOpenStack(context);
-}
 
 const uploadBytes = 4 * 1024 * 1024;
 
@@ -92,7 +64,7 @@ describe('@openstack OpenStack client on the test cloud', function () {
     loadCloudConfig({ cloud: cloudName, env: { OS_CLIENT_CONFIG_FILE: cloud.cloudsYamlPath } });
 
   before(async function () {
-    cloud = await startTestCloud(this);
+    cloud = await useOpenStack(this);
     events = [];
     clients = new OpenStackClientCache({ observer: (event) => events.push(event) });
     client = clients.get(configFor(cloud.cloudName));
