@@ -85,6 +85,8 @@ export async function startDevCloud(options: DevCloudOptions = {}): Promise<DevC
       dockerPrefix.prefix,
       '--network-cidr',
       dockerPrefix.cidr,
+      '--address-mode',
+      options.dockerNetwork ? 'docker' : 'fake',
     );
   } else {
     args.push('--no-engine');

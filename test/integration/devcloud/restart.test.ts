@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import { access } from 'node:fs/promises';
 
 import type Docker from 'dockerode';
 
 import { startDevCloud, type DevCloud } from '../../support/devcloud.js';
+import { registerCleanup } from '../../support/hooks.js';
+import { waitFor } from '../../support/process.js';
 import { buildTestImage, useDocker } from '../../support/docker.js';
 import { call, type Session } from '../../support/openstack-http.js';
-import { createServer, memberSession, uploadImage, waitForStatus } from './helpers.js';
+import { createServer, memberSession, uploadImage, waitForGone, waitForStatus } from './helpers.js';
 
 describe('dev cloud restart', function () {
   this.timeout(180_000);
@@ -133,6 +136,44 @@ describe('dev cloud restart', function () {
   });
 });
 
+/**
+ * Removes a dev cloud's Docker network and checks that its bridge left the
+ * machine. Retries while Docker still counts an endpoint of a just-removed
+ * container, and is safe to call twice.
+ */
+async function removeDockerNetwork(docker: Docker, name: string): Promise<void> {
+  let id: string;
+  try {
+    id = (await docker.getNetwork(name).inspect()).Id;
+  } catch {
+    return;
+  }
+  await waitFor(
+    `Docker network ${name} to be removed`,
+    async () => {
+      await docker.getNetwork(name).remove();
+      return true;
+    },
+    15_000,
+    500,
+  );
+  const bridge = `/sys/class/net/br-${id.slice(0, 12)}`;
+  await waitFor(
+    `bridge ${bridge} to disappear`,
+    async () => {
+      await access(bridge).then(
+        () => {
+          throw new Error(`${bridge} still exists`);
+        },
+        () => undefined,
+      );
+      return true;
+    },
+    15_000,
+    200,
+  );
+}
+
 describe('dev cloud Docker network', function () {
   this.timeout(120_000);
 
@@ -146,6 +187,10 @@ describe('dev cloud Docker network', function () {
       dockerNetwork: true,
     });
     const networkName = `${cloud.dockerPrefix}-private`;
+    // Also registered with the root hook, so the bridge goes even when this test is cut short.
+    registerCleanup(`Docker network ${networkName}`, () =>
+      removeDockerNetwork(engine.docker, networkName),
+    );
     try {
       const session = await memberSession(cloud);
       const imageId = await uploadImage(session, reference, Buffer.from('unused'));
@@ -167,17 +212,11 @@ describe('dev cloud Docker network', function () {
       assert.equal(network.Internal, true);
 
       await call(session, 'compute', 'DELETE', `/servers/${id}`);
-      await engine.docker
-        .getContainer(`nova-${id}`)
-        .wait({ condition: 'removed' })
-        .catch(() => undefined);
+      await waitForGone(session, id);
     } finally {
       await cloud.stop();
       // Removing the network also removes its bridge from the machine.
-      await engine.docker
-        .getNetwork(networkName)
-        .remove()
-        .catch(() => undefined);
+      await removeDockerNetwork(engine.docker, networkName);
     }
   });
 });
