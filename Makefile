@@ -84,8 +84,8 @@ cloud-up: ## Start the OpenStack test cloud on 127.0.0.1 (no-op when it runs); c
 	test/cloud/cloud.sh start >/dev/null
 
 .PHONY: cloud-down
-cloud-down: ## Stop the OpenStack test cloud (FORCE=1 even while test runs use it)
-	test/cloud/cloud.sh stop $(if $(FORCE),--force)
+cloud-down: ## Stop the OpenStack test cloud, or after the last test run using it (FORCE=1: now)
+	test/cloud/cloud.sh stop $(if $(FORCE),--force,--when-unused)
 
 .PHONY: cloud-reset
 cloud-reset: ## Stop the OpenStack test cloud and restore its databases to the first snapshot

@@ -4,7 +4,9 @@
 #
 #   cloud.sh start [--lease PID]  start unless it already runs healthy; prints one JSON line
 #   cloud.sh release PID          drop a test run's lease; stop when it was the last
-#   cloud.sh stop [--force]       stop every service by PID
+#   cloud.sh stop [--force | --when-unused]
+#                                 stop every service by PID; while test runs hold
+#                                 leases, refuse, stop anyway, or stop after the last
 #   cloud.sh reset                stop and restore the databases to the snapshot
 #   cloud.sh configure            stop, then configure from scratch
 #   cloud.sh install              apt-get install the missing packages
@@ -58,7 +60,8 @@ live_leases() {
 
 add_lease() {
   local started
-  started=$(process_start_time "$1") || die "no process $1 to hold a lease on the cloud"
+  started=$(process_start_time "$1") ||
+    die "no process $1 to hold a lease on the cloud; pass the PID of the running test process"
   mkdir -p "$CLOUD_LEASES"
   echo "$started" >"$CLOUD_LEASES/$1"
 }
@@ -109,7 +112,7 @@ wait_api() {
     live_pid "$name" >/dev/null || fail_service "$name" "exited during start"
     sleep 0.25
   done
-  fail_service "$name" "did not answer on $url within 180 s"
+  fail_service "$name" "did not serve $url within 180 s"
 }
 
 fail_service() {
@@ -120,8 +123,8 @@ fail_service() {
 
 stop_all() {
   rm -f "$CLOUD_RUN/ready" "$CLOUD_RUN/owner"
-  stop_services 30 "${STOP_ORDER[@]}"
-  stop_services 30 rabbitmq epmd
+  # The database stops last so that it shuts down cleanly with no clients.
+  stop_services 30 "${STOP_ORDER[@]}" rabbitmq epmd
   stop_services 60 mariadb
 }
 
@@ -135,6 +138,8 @@ cmd_start() {
   if [ "${1:-}" = --lease ]; then
     lease=${2:?"--lease needs the PID of the test run"}
     owner=test
+    process_start_time "$lease" >/dev/null ||
+      die "no process $lease to hold a lease on the cloud; pass the PID of the running test process"
   fi
   hold_lock
   begin=$(date +%s.%N)
@@ -170,7 +175,7 @@ cmd_start() {
   wait_api placement "$PLACEMENT_URL/"
   start_service nova-compute
   for entry in "${API_SERVICES[@]}"; do wait_api "${entry%%:*}" "${entry#*:}"; done
-  say "every API answers ($(elapsed "$begin") s)"
+  say "every API serves requests ($(elapsed "$begin") s)"
 
   "$PY" "$CLOUD_TOOLS/cloud_fixtures.py" cloud
   trap - EXIT
@@ -203,7 +208,7 @@ stop_checked() {
   local leases
   leases=$(live_leases | tr '\n' ' ')
   if [ -n "$leases" ] && [ "${1:-}" != --force ]; then
-    die "test runs with PIDs $leases are using the cloud; wait for them, or pass --force (FORCE=1 with make)"
+    die "test runs with PIDs $leases are using the cloud; wait for them, pass --when-unused to stop it after the last one, or --force to stop it now (FORCE=1 with make)"
   fi
   stop_all
   rm -f "$CLOUD_LEASES"/*
@@ -214,6 +219,16 @@ cmd_stop() {
   if [ -z "$(running_services)" ]; then
     say "not running"
     return 0
+  fi
+  if [ "${1:-}" = --when-unused ]; then
+    local leases
+    leases=$(live_leases | tr '\n' ' ')
+    if [ -n "$leases" ]; then
+      # Hand the cloud to its test runs: the last release stops it.
+      echo test >"$CLOUD_RUN/owner"
+      say "test runs with PIDs $leases are using the cloud; it stops when the last of them ends"
+      return 0
+    fi
   fi
   stop_checked "${1:-}"
   say "stopped"
@@ -241,7 +256,12 @@ cmd_configure() {
 cmd_status() {
   local name pid rss state=stopped entry
   [ -n "$(running_services)" ] && state=degraded
-  healthy && state="running (started by $(cat "$CLOUD_RUN/owner" 2>/dev/null || echo unknown))"
+  if healthy; then
+    case $(cat "$CLOUD_RUN/owner" 2>/dev/null) in
+      test) state="running (started by a test run; stops when the last lease is released)" ;;
+      *) state="running (started by make cloud-up; stops with make cloud-down)" ;;
+    esac
+  fi
   echo "test cloud in $CLOUD_DIR: $state"
   [ "$state" = stopped ] && return 1
   printf '  %-16s %8s %9s\n' service pid "RSS MiB"

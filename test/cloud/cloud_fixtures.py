@@ -90,7 +90,7 @@ def call(method, url, body=None, token=None, headers=None, ok=(200, 201, 202, 20
 
 
 def service_alive(name):
-    """Answers whether the service's process from its pid file still runs."""
+    """Returns whether the process named in the service's pid file still runs."""
     try:
         with open(os.path.join(CLOUD_DIR, "run", f"{name}.pid")) as pid_file:
             pid, started = pid_file.read().split()
@@ -101,8 +101,8 @@ def service_alive(name):
 
 
 def retry(description, attempt, timeout=120, service=None):
-    """Repeats attempt until it returns a true value; services that just
-    started answer 5xx or refuse connections for a while. Gives up early
+    """Repeats attempt until it returns a true value, because services that
+    just started return 5xx or refuse connections for a while. Gives up early
     when the named service's process has exited."""
     deadline = time.time() + timeout
     last = None
@@ -188,8 +188,8 @@ def cloud():
     operator_project = project_id(token, OPERATOR["project"])
     quota_project = project_id(token, QUOTA["project"])
 
-    # Neutron answers GET /v2.0/ports with 500 until another query has
-    # configured its database mappers; one network list does that.
+    # Neutron returns 500 for GET /v2.0/ports until another query has
+    # configured its database mappers, and one network list does that.
     def neutron_warm():
         call("GET", network("/networks"), token=token)
         return call("GET", network("/ports?limit=1"), token=token)[0] == 200
@@ -231,9 +231,10 @@ def cloud():
     operator_token = token_for(OPERATOR)
     call("GET", network(f"/security-groups?project_id={operator_project}"), token=operator_token)
 
-    # From microversion 2.88 on, the hypervisor list asks each compute host
-    # for its uptime over RPC; before its queue exists that call waits 60 s,
-    # and the fake driver cannot answer it anyway. 2.53 has no uptime.
+    # From microversion 2.88 on, the hypervisor list calls each compute host
+    # over RPC for its uptime. Before the host's queue exists that call waits
+    # 60 s, and the fake driver raises NotImplementedError anyway. 2.53 has
+    # no uptime field.
     def compute_host_up():
         hypervisors = call("GET", compute("/os-hypervisors/detail"), token=token,
                            headers={"OpenStack-API-Version": "compute 2.53"})[2]["hypervisors"]

@@ -254,9 +254,14 @@ say "configure: databases ready ($(elapsed "$begin") s)"
 
 # Service users and the catalog go into the snapshot too, so Nova's services
 # find their Keystone users at the very first start.
+# This Keystone listens on a free port, so configure needs none of the
+# cloud's fixed ports; the catalog still names port 5000.
+KEYSTONE_LISTEN_PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export KEYSTONE_LISTEN_PORT
 start_service keystone
-wait_http "$KEYSTONE_URL/v3" 60 || die "keystone did not answer within 60 s; see $CLOUD_LOGS/keystone.log"
-"$PY" "$CLOUD_TOOLS/cloud_fixtures.py" identity
+keystone_url=http://127.0.0.1:$KEYSTONE_LISTEN_PORT
+wait_http "$keystone_url/v3" 60 || die "keystone did not serve $keystone_url/v3 within 60 s; see $CLOUD_LOGS/keystone.log"
+KEYSTONE_URL=$keystone_url "$PY" "$CLOUD_TOOLS/cloud_fixtures.py" identity
 stop_services 30 keystone
 stop_services 60 mariadb
 trap - EXIT

@@ -19,7 +19,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 command -v apt-get >/dev/null || die "install: apt-get not found; this tooling needs Debian bookworm"
 
-# These answers are the packages' defaults already; stating them keeps a
+# These debconf answers are the packages' defaults already; stating them keeps a
 # dbconfig-common or endpoint-registration prompt from touching anything.
 debconf-set-selections <<'PRESEED'
 keystone keystone/configure_db boolean false

@@ -108,8 +108,8 @@ http_code() {
   curl -s -o /dev/null -m 5 -w '%{http_code}' "$@" || true
 }
 
-# Answers whether url serves: 200 or 300 (version documents) or 401 (the
-# API is up and wants a token).
+# Returns whether url serves requests: status 200 or 300 (version
+# documents) or 401 (the API is up and requires a token).
 http_serving() {
   [[ $(http_code "$1") =~ ^(200|300|401)$ ]]
 }

@@ -1,7 +1,7 @@
 # How each service of the test cloud runs and stops; sourced after lib.sh.
 #
 # Every service runs in its own session (setsid), so stopping it signals the
-# whole process group. A pid file holds "PID STARTTIME" and a stop or a
+# whole process group. A pid file contains "PID STARTTIME", and a stop or a
 # health check trusts the PID only while /proc still shows that start time,
 # so a PID reused after a reboot is never signalled.
 
@@ -23,7 +23,10 @@ service_command() {
     epmd) CMD=(epmd -address 127.0.0.1 -port "$EPMD_PORT") ;;
     rabbitmq) CMD=(env "HOME=$CLOUD_DATA/rabbit" /usr/lib/rabbitmq/bin/rabbitmq-server) ;;
     keystone)
-      CMD=("${uwsgi[@]}" --threads 4 --http11-socket 127.0.0.1:5000
+      # http11-socket keeps connections alive correctly: with http-socket,
+      # uWSGI closes each connection after one response without saying so,
+      # and a client that reuses it gets "connection reset by peer".
+      CMD=("${uwsgi[@]}" --threads 4 --http11-socket "127.0.0.1:${KEYSTONE_LISTEN_PORT:-5000}"
         --wsgi-file /usr/bin/keystone-wsgi-public
         --env "OS_KEYSTONE_CONFIG_FILES=$CLOUD_ETC/keystone/keystone.conf")
       ;;
@@ -115,5 +118,5 @@ wait_mariadb() {
     live_pid mariadb >/dev/null || die "mariadb exited during start; see $CLOUD_LOGS/mariadb.log"
     sleep 0.1
   done
-  die "mariadb did not answer on $MYSQL_SOCKET within 60 s; see $CLOUD_LOGS/mariadb.log"
+  die "mariadb did not accept connections on $MYSQL_SOCKET within 60 s; see $CLOUD_LOGS/mariadb.log"
 }

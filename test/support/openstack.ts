@@ -159,8 +159,13 @@ function runScript(
       args,
       { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr: err && !stderr ? String(err) : stderr });
+        if (!err) {
+          resolve({ code: 0, stdout, stderr });
+          return;
+        }
+        // A timeout or signal leaves err.code unset; count it as a failure.
+        const code = typeof err.code === 'number' ? err.code : 1;
+        resolve({ code, stdout, stderr: stderr || String(err) });
       },
     );
   });
