@@ -23,9 +23,13 @@ export function formatCommandLine(
 
   const line = typeof command === 'string' ? command : command.map(quoteArgument).join(' ');
   if (line.includes('\u0000')) {
-    throw new ImagePublishError('invalidCommand', `the command for image ${reference} contains a NUL character; remove it`, {
-      reference,
-    });
+    throw new ImagePublishError(
+      'invalidCommand',
+      `the command for image ${reference} contains a NUL character; remove it`,
+      {
+        reference,
+      },
+    );
   }
   if (line.length > maxPropertyLength) {
     throw new ImagePublishError(

@@ -60,7 +60,11 @@ export function credentialsForImage(
   const matches = entries.filter((entry) =>
     targetHosts.some((target) => {
       const { host, port } = splitHostPort(target);
-      return entry.port === port && hostGlobMatches(entry.host, host) && pathPrefixMatches(entry.path, targetPath);
+      return (
+        entry.port === port &&
+        hostGlobMatches(entry.host, host) &&
+        pathPrefixMatches(entry.path, targetPath)
+      );
     }),
   );
 
@@ -105,7 +109,11 @@ function keyedCredentials(secret: PullSecret, secretIndex: number): KeyedCredent
 
   const result: KeyedCredential[] = [];
   for (const [key, value] of Object.entries(auths as Record<string, unknown>)) {
-    const credential = entryCredential(value as DockerConfigEntry, `${secretName} (${key})`, invalid);
+    const credential = entryCredential(
+      value as DockerConfigEntry,
+      `${secretName} (${key})`,
+      invalid,
+    );
     if (credential === undefined) continue;
     // Like the kubelet, skip a key that is not a registry location rather
     // than rejecting every other entry of the Secret.
@@ -116,7 +124,11 @@ function keyedCredentials(secret: PullSecret, secretIndex: number): KeyedCredent
   return result;
 }
 
-function decodeJsonKey(secret: PullSecret, key: string, invalid: (problem: string) => never): unknown {
+function decodeJsonKey(
+  secret: PullSecret,
+  key: string,
+  invalid: (problem: string) => never,
+): unknown {
   const encoded = secret.data?.[key];
   if (encoded === undefined) invalid(`it has no ${key} key`);
   let parsed: unknown;
@@ -125,7 +137,8 @@ function decodeJsonKey(secret: PullSecret, key: string, invalid: (problem: strin
   } catch {
     invalid(`the ${key} value is not base64-encoded JSON`);
   }
-  if (typeof parsed !== 'object' || parsed === null) invalid(`the ${key} value is not a JSON object`);
+  if (typeof parsed !== 'object' || parsed === null)
+    invalid(`the ${key} value is not a JSON object`);
   return parsed;
 }
 
@@ -193,7 +206,9 @@ function hostGlobMatches(pattern: string, host: string): boolean {
 function globToRegExp(glob: string): RegExp {
   const source = glob
     .split('')
-    .map((char) => (char === '*' ? '[^.]*' : char === '?' ? '[^.]' : char.replace(/[\\^$+.()|{}[\]]/g, '\\$&')))
+    .map((char) =>
+      char === '*' ? '[^.]*' : char === '?' ? '[^.]' : char.replace(/[\\^$+.()|{}[\]]/g, '\\$&'),
+    )
     .join('');
   return new RegExp(`^${source}$`);
 }

@@ -1,6 +1,12 @@
 import type { Logger } from '../observability/logger.js';
 import { errorMessage } from './errors.js';
-import { glanceErrorStatus, imageProperty, partialImageStatuses, type GlanceImage, type GlanceImages } from './glance.js';
+import type { Image } from '../openstack/index.js';
+import {
+  imageProperty,
+  isGlanceNotFound,
+  partialImageStatuses,
+  type GlanceImages,
+} from './glance.js';
 
 /** Default time a managed image stays in Glance after its last use: 24 hours. */
 export const defaultGracePeriodMs = 24 * 60 * 60 * 1000;
@@ -18,7 +24,7 @@ export interface GarbageCollectionOptions {
 /** What one garbage-collection pass did. */
 export interface GarbageCollectionResult {
   /** Images deleted, with the name and digest they had. */
-  deleted: { id: string; name: string | null; digest: string | undefined; status: string }[];
+  deleted: { id: string; name: string; digest: string | undefined; status: string }[];
   /** In-use images whose last-used time was written. */
   refreshed: number;
   /** Managed images left in place. */
@@ -36,7 +42,7 @@ export interface GarbageCollectionContext {
    * images are never touched. Called when the pass decides on the image, not
    * when it lists, so a reuse during the pass is seen.
    */
-  isBusy: (image: GlanceImage, digest: string | undefined) => boolean;
+  isBusy: (image: Image, digest: string | undefined) => boolean;
   /** Minimum age of a last-used time before a pass rewrites it, in milliseconds. */
   lastUsedRefreshMs: number;
   onDeleted?: () => void;
@@ -64,13 +70,16 @@ export async function collectUnusedImages(
   const result: GarbageCollectionResult = { deleted: [], refreshed: 0, kept: 0, failed: 0 };
 
   const owner = await glance.projectID();
-  const images = await glance.listImages({ [imageProperty.managed]: 'true', owner });
+  const images = await glance.listImages({
+    properties: { [imageProperty.managed]: 'true' },
+    owner,
+  });
 
   for (const image of images) {
     // The server-side filter is trusted only as far as it goes: check again.
-    if (image[imageProperty.managed] !== 'true' || image.owner !== owner) continue;
+    if (image.properties[imageProperty.managed] !== 'true' || image.owner !== owner) continue;
 
-    const digest = stringProperty(image, imageProperty.digest);
+    const digest = image.properties[imageProperty.digest];
     const partial = partialImageStatuses.has(image.status);
     if (context.isBusy(image, digest)) {
       result.kept++;
@@ -91,7 +100,10 @@ export async function collectUnusedImages(
       continue;
     }
     if (image.protected === true) {
-      logger.warn({ glanceID: image.id, name: image.name, digest }, 'unused managed image is protected; leaving it in Glance');
+      logger.warn(
+        { glanceID: image.id, name: image.name, digest },
+        'unused managed image is protected; leaving it in Glance',
+      );
       result.kept++;
       continue;
     }
@@ -112,8 +124,12 @@ export async function collectUnusedImages(
 }
 
 /** Returns the last-used time of an image in milliseconds: the property, else updated_at, else created_at. */
-export function lastUsedTime(image: GlanceImage): number {
-  for (const value of [image[imageProperty.lastUsed], image.updated_at, image.created_at]) {
+export function lastUsedTime(image: Image): number {
+  for (const value of [
+    image.properties[imageProperty.lastUsed],
+    image.updatedAt,
+    image.createdAt,
+  ]) {
     if (typeof value !== 'string') continue;
     const time = Date.parse(value);
     if (!Number.isNaN(time)) return time;
@@ -124,43 +140,52 @@ export function lastUsedTime(image: GlanceImage): number {
 
 async function refreshLastUsed(
   context: GarbageCollectionContext,
-  image: GlanceImage,
+  image: Image,
   now: Date,
   result: GarbageCollectionResult,
 ): Promise<void> {
   try {
-    await context.glance.updateImageProperties(image.id, { [imageProperty.lastUsed]: now.toISOString() });
+    await context.glance.setImageProperties(image.id, {
+      [imageProperty.lastUsed]: now.toISOString(),
+    });
     result.refreshed++;
   } catch (err) {
     result.failed++;
-    context.logger.error({ glanceID: image.id, err: errorMessage(err) }, 'failed to record last use of image; retrying next pass');
+    context.logger.error(
+      { glanceID: image.id, err: errorMessage(err) },
+      'failed to record last use of image; retrying next pass',
+    );
   }
 }
 
 async function deleteImage(
   context: GarbageCollectionContext,
-  image: GlanceImage,
+  image: Image,
   digest: string | undefined,
   result: GarbageCollectionResult,
 ): Promise<void> {
   try {
     await context.glance.deleteImage(image.id);
   } catch (err) {
-    if (glanceErrorStatus(err) !== 404) {
+    if (!isGlanceNotFound(err)) {
       result.failed++;
-      context.logger.error({ glanceID: image.id, err: errorMessage(err) }, 'failed to delete unused image; retrying next pass');
+      context.logger.error(
+        { glanceID: image.id, err: errorMessage(err) },
+        'failed to delete unused image; retrying next pass',
+      );
       return;
     }
   }
   result.deleted.push({ id: image.id, name: image.name, digest, status: image.status });
   context.onDeleted?.();
   context.logger.info(
-    { glanceID: image.id, name: image.name, digest, status: image.status, lastUsed: image[imageProperty.lastUsed] },
+    {
+      glanceID: image.id,
+      name: image.name,
+      digest,
+      status: image.status,
+      lastUsed: image.properties[imageProperty.lastUsed],
+    },
     'deleted unused managed image',
   );
-}
-
-function stringProperty(image: GlanceImage, key: string): string | undefined {
-  const value = image[key];
-  return typeof value === 'string' ? value : undefined;
 }

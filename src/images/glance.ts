@@ -1,60 +1,58 @@
 import type { Readable } from 'node:stream';
 
-/**
- * A Glance v2 image as the API returns it: the standard fields, plus custom
- * properties flattened into the same object with string values.
- */
-export interface GlanceImage {
-  id: string;
-  name: string | null;
-  /** `queued`, `saving`, `active`, `killed`, `deactivated`, `deleted`, `pending_delete`, `uploading`, `importing`. */
-  status: string;
-  owner?: string | null;
-  protected?: boolean;
-  container_format?: string | null;
-  disk_format?: string | null;
-  size?: number | null;
-  created_at?: string;
-  updated_at?: string;
-  [property: string]: unknown;
-}
-
-/** The body of an image create: standard fields plus custom properties. */
-export interface GlanceImageCreate {
-  name: string;
-  container_format: string;
-  disk_format: string;
-  visibility: 'private' | 'shared' | 'community' | 'public';
-  /** Custom properties; Glance stores each value as a string of at most 255 characters. */
-  properties: Record<string, string>;
-}
+import {
+  OpenStackError,
+  type CreateImageRequest,
+  type Image,
+  type ListImagesOptions,
+  type OpenStackClient,
+  type UploadResult,
+} from '../openstack/index.js';
 
 /**
- * The Glance operations the image publisher needs. The product implements it
- * over the project's OpenStack client (see `glance-adapter.ts`); keeping it
- * narrow lets the publisher be read and tested without the rest of that
- * client. Errors are the client's own; the publisher classifies them with
- * {@link glanceErrorStatus} and {@link isGlanceQuotaError}.
+ * The Glance operations the image publisher needs: a narrow slice of the
+ * project's OpenStack client, so tests can wrap it to count calls. Every
+ * method throws {@link OpenStackError} on failure (class `notFound` for a
+ * missing image, `quota` when Glance is full).
  */
 export interface GlanceImages {
   /** Returns the ID of the project the client is scoped to; owned images carry it as `owner`. */
   projectID(): Promise<string>;
   /** Creates an image record in status `queued`. */
-  createImage(request: GlanceImageCreate): Promise<GlanceImage>;
-  /** Returns one image; throws an error with status 404 when it does not exist. */
-  getImage(id: string): Promise<GlanceImage>;
-  /** Returns every image matching the filters (standard fields and custom properties), all pages. */
-  listImages(filters: Record<string, string>): Promise<GlanceImage[]>;
+  createImage(request: CreateImageRequest): Promise<Image>;
+  /** Returns one image. */
+  getImage(id: string): Promise<Image>;
+  /** Returns every image matching the filters, all pages. */
+  listImages(options: ListImagesOptions): Promise<Image[]>;
   /** Adds or replaces custom properties and returns the updated image. */
-  updateImageProperties(id: string, properties: Record<string, string>): Promise<GlanceImage>;
-  /** Deletes an image; throws an error with status 404 when it does not exist. */
+  setImageProperties(id: string, properties: Record<string, string>): Promise<Image>;
+  /** Deletes an image. */
   deleteImage(id: string): Promise<void>;
   /**
    * Streams data as the image file (`PUT /v2/images/{id}/file`, chunked). It
-   * must read the stream as the network drains, so memory stays flat, and
-   * must have no idle timeout that cuts a slow upload.
+   * reads the stream as the network drains, so memory stays flat, and has no
+   * idle timeout that cuts a slow upload.
    */
-  uploadImageData(id: string, data: Readable): Promise<void>;
+  uploadImage(id: string, data: Readable): Promise<UploadResult>;
+}
+
+/**
+ * Returns the {@link GlanceImages} of one OpenStack client. Uploads run
+ * without the client's per-request inactivity timeout: `docker save` of a
+ * large image can be silent for minutes and a busy Glance store can stop
+ * reading for as long, and TCP keepalive still ends dead connections.
+ */
+export function glanceImages(client: OpenStackClient): GlanceImages {
+  const image = client.image;
+  return {
+    projectID: () => client.session.projectId(),
+    createImage: (request) => image.createImage(request),
+    getImage: (id) => image.getImage(id),
+    listImages: (options) => image.listImages(options),
+    setImageProperties: (id, properties) => image.setImageProperties(id, properties),
+    deleteImage: (id) => image.deleteImage(id),
+    uploadImage: (id, data) => image.uploadImage(id, data, { timeoutMs: 0 }),
+  };
 }
 
 /** Custom property names the publisher writes on every image it creates. */
@@ -74,29 +72,28 @@ export const imageProperty = {
 } as const;
 
 /** Image statuses that mean an upload never finished, so the image cannot boot. */
-export const partialImageStatuses: ReadonlySet<string> = new Set(['queued', 'saving', 'killed', 'uploading']);
+export const partialImageStatuses: ReadonlySet<string> = new Set([
+  'queued',
+  'saving',
+  'killed',
+  'uploading',
+]);
 
-/**
- * Returns the HTTP status an OpenStack client error carries (`statusCode` or
- * `status`), or undefined for errors without one, such as connection failures.
- */
+/** Returns the HTTP status of an OpenStack error, or undefined (connection failures, other errors). */
 export function glanceErrorStatus(err: unknown): number | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const { statusCode, status } = err as { statusCode?: unknown; status?: unknown };
-  if (typeof statusCode === 'number') return statusCode;
-  if (typeof status === 'number') return status;
-  return undefined;
+  return err instanceof OpenStackError ? err.status : undefined;
 }
 
 /**
- * Returns whether err is Glance refusing for quota or space: 413 (quota
- * exceeded, storage full), or 403 whose message mentions a quota, or an
- * error the client already classified as `quota`.
+ * Returns whether err is Glance refusing for quota or space: class `quota`
+ * (403 or 413 "Quota exceeded"), or any 413, which Glance also sends for
+ * "Image storage media is full" and for images over `image_size_cap`.
  */
 export function isGlanceQuotaError(err: unknown): boolean {
-  const status = glanceErrorStatus(err);
-  const errorClass = typeof err === 'object' && err !== null ? (err as { class?: unknown }).class : undefined;
-  if (errorClass === 'quota' || status === 413) return true;
-  const message = err instanceof Error ? err.message : '';
-  return status === 403 && /quota/i.test(message);
+  return err instanceof OpenStackError && (err.errorClass === 'quota' || err.status === 413);
+}
+
+/** Returns whether err says the image does not exist (404). */
+export function isGlanceNotFound(err: unknown): boolean {
+  return err instanceof OpenStackError && err.errorClass === 'notFound';
 }

@@ -62,10 +62,15 @@ export class ImagePublisherMetrics {
   }
 
   /** Returns the current value of a counter without labels, or the sum over its labels. */
-  async counterValue(counter: Counter<string>, labels: Record<string, string> = {}): Promise<number> {
+  async counterValue(
+    counter: Counter<string>,
+    labels: Record<string, string> = {},
+  ): Promise<number> {
     const { values } = await counter.get();
     return values
-      .filter((sample) => Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
+      .filter((sample) =>
+        Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+      )
       .reduce((sum, sample) => sum + sample.value, 0);
   }
 }

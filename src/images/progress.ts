@@ -13,8 +13,8 @@ export interface DockerProgressEvent {
 
 /**
  * Thrown when a Docker progress stream carries an error line or is not a
- * progress stream. The Engine answers 200 before it starts pulling, so a
- * failed pull is reported inside the stream and never as an HTTP status.
+ * progress stream. The Engine sends status 200 before it starts pulling, so
+ * a pull that fails after that point is reported inside the stream.
  */
 export class DockerProgressError extends Error {
   override readonly name = 'DockerProgressError';
@@ -41,10 +41,10 @@ export function progressEventError(event: DockerProgressEvent): string | undefin
 
 /**
  * Reads a Docker progress stream to its end, calling onEvent for each line.
- * Unlike dockerode's `followProgress`, which reports success whatever the
- * lines say, it rejects with a {@link DockerProgressError} at the first error
- * line (and destroys the stream) or on a line that is not JSON. A stream that
- * fails at the socket rejects with that error.
+ * Dockerode's `followProgress` reports success even when a line carries an
+ * error. This function rejects with a {@link DockerProgressError} at the first
+ * error line (and destroys the stream) or at a line that is not JSON. A stream
+ * that fails at the socket rejects with that error.
  */
 export async function readProgressStream(
   stream: AsyncIterable<Buffer | string> & { destroy?(error?: Error): void },
@@ -61,10 +61,14 @@ export async function readProgressStream(
     try {
       event = JSON.parse(text) as DockerProgressEvent;
     } catch {
-      throw new DockerProgressError(`Docker Engine sent a progress line that is not JSON: ${JSON.stringify(text.slice(0, 200))}`);
+      throw new DockerProgressError(
+        `Docker Engine sent a progress line that is not JSON: ${JSON.stringify(text.slice(0, 200))}`,
+      );
     }
     if (typeof event !== 'object' || event === null) {
-      throw new DockerProgressError(`Docker Engine sent a progress line that is not an object: ${JSON.stringify(text.slice(0, 200))}`);
+      throw new DockerProgressError(
+        `Docker Engine sent a progress line that is not an object: ${JSON.stringify(text.slice(0, 200))}`,
+      );
     }
 
     const error = progressEventError(event);

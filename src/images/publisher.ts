@@ -12,7 +12,14 @@ import {
   type GarbageCollectionOptions,
   type GarbageCollectionResult,
 } from './gc.js';
-import { glanceErrorStatus, imageProperty, isGlanceQuotaError, type GlanceImage, type GlanceImages } from './glance.js';
+import type { Image } from '../openstack/index.js';
+import {
+  glanceErrorStatus,
+  imageProperty,
+  isGlanceNotFound,
+  isGlanceQuotaError,
+  type GlanceImages,
+} from './glance.js';
 import { ImagePublisherMetrics } from './metrics.js';
 import { pullImage } from './pull.js';
 import {
@@ -56,11 +63,14 @@ export interface PublishRequest {
   command?: string | readonly string[];
   /** `kubernetes.io/dockerconfigjson` Secrets to take registry credentials from, in priority order. */
   pullSecrets?: readonly PullSecret[];
-  /** Receives progress while the image is pulled and uploaded, at most once per progressIntervalMs. */
+  /**
+   * Receives the current progress when the request joins, on every phase
+   * change, and while bytes move at most once per progressIntervalMs.
+   */
   onProgress?: (progress: PublishProgress) => void;
 }
 
-/** Where a publish stands; the reconciler can show it in a condition message. */
+/** The state of a publish, for the reconciler to show in a condition message. */
 export interface PublishProgress {
   reference: string;
   digest: string;
@@ -130,7 +140,9 @@ export class ImagePublisher {
   constructor(options: ImagePublisherOptions) {
     const maxConcurrentUploads = options.maxConcurrentUploads ?? 2;
     if (!Number.isInteger(maxConcurrentUploads) || maxConcurrentUploads < 1) {
-      throw new RangeError(`maxConcurrentUploads must be a positive integer. Received: ${maxConcurrentUploads}`);
+      throw new RangeError(
+        `maxConcurrentUploads must be a positive integer. Received: ${maxConcurrentUploads}`,
+      );
     }
     this.docker = options.docker;
     this.glance = options.glance;
@@ -145,10 +157,12 @@ export class ImagePublisher {
     this.pruneLocalImages = options.pruneLocalImages ?? true;
     this.gcGracePeriodMs = options.gcGracePeriodMs ?? defaultGracePeriodMs;
     if (!(this.gcGracePeriodMs > 0)) {
-      throw new RangeError(`gcGracePeriodMs must be a positive number of milliseconds. Received: ${this.gcGracePeriodMs}`);
+      throw new RangeError(
+        `gcGracePeriodMs must be a positive number of milliseconds. Received: ${this.gcGracePeriodMs}`,
+      );
     }
-    // Writing last-used on every reuse would be a PATCH per reconcile; a
-    // quarter of the grace period (at most an hour) keeps it cheap and safe.
+    // Writing last-used on every reuse would cost a PATCH per reconcile. A
+    // quarter of the grace period, at most an hour, keeps it cheap and safe.
     this.lastUsedRefreshMs = Math.min(60 * 60 * 1000, this.gcGracePeriodMs / 4);
     this.progressIntervalMs = options.progressIntervalMs ?? 1000;
   }
@@ -179,9 +193,13 @@ export class ImagePublisher {
       this.metrics.publishDuration.observe({ result }, (performance.now() - startedAt) / 1000);
       return image;
     } catch (err) {
-      const reason: ImagePublishReason = err instanceof ImagePublishError ? err.reason : 'uploadFailed';
+      const reason: ImagePublishReason =
+        err instanceof ImagePublishError ? err.reason : 'uploadFailed';
       this.metrics.publishes.inc({ result: 'failed', reason });
-      this.metrics.publishDuration.observe({ result: 'failed' }, (performance.now() - startedAt) / 1000);
+      this.metrics.publishDuration.observe(
+        { result: 'failed' },
+        (performance.now() - startedAt) / 1000,
+      );
       throw err;
     } finally {
       if (listener !== undefined) flight?.listeners.delete(listener);
@@ -193,7 +211,9 @@ export class ImagePublisher {
    * {@link collectUnusedImages}); images of publishes running now are skipped.
    * Throws when Glance cannot list images.
    */
-  async collectGarbage(options: Omit<GarbageCollectionOptions, 'gracePeriodMs'>): Promise<GarbageCollectionResult> {
+  async collectGarbage(
+    options: Omit<GarbageCollectionOptions, 'gracePeriodMs'>,
+  ): Promise<GarbageCollectionResult> {
     const passStarted = Date.now();
     try {
       return await collectUnusedImages(
@@ -201,7 +221,8 @@ export class ImagePublisher {
           glance: this.glance,
           logger: this.logger,
           isBusy: (image, digest) =>
-            (digest !== undefined && this.busyDigests.has(digest)) || (this.handedOut.get(image.id) ?? 0) >= passStarted,
+            (digest !== undefined && this.busyDigests.has(digest)) ||
+            (this.handedOut.get(image.id) ?? 0) >= passStarted,
           lastUsedRefreshMs: this.lastUsedRefreshMs,
           onDeleted: () => this.metrics.garbageCollected.inc(),
         },
@@ -250,7 +271,11 @@ export class ImagePublisher {
 
   private async runFlight(flight: FlightState, plan: FlightPlan): Promise<PublishedImage> {
     const { ref, resolved, commandLine, source } = plan;
-    const log = this.logger.child({ reference: source, digest: resolved.digest, registry: ref.registry });
+    const log = this.logger.child({
+      reference: source,
+      digest: resolved.digest,
+      registry: ref.registry,
+    });
 
     const existing = await this.findReusable(resolved.digest, commandLine, source);
     if (existing !== undefined) {
@@ -260,7 +285,7 @@ export class ImagePublisher {
       this.report(flight, { phase: 'done' }, true);
       return {
         glanceID: existing.id,
-        name: existing.name ?? loadedImageName(ref, resolved.digest),
+        name: existing.name,
         digest: resolved.digest,
         reused: true,
         sizeBytes: existing.size ?? undefined,
@@ -275,7 +300,11 @@ export class ImagePublisher {
   }
 
   /** Pulls, tags, creates the Glance image and streams the data; deletes the image on failure. */
-  private async transfer(flight: FlightState, plan: FlightPlan, log: Logger): Promise<PublishedImage> {
+  private async transfer(
+    flight: FlightState,
+    plan: FlightPlan,
+    log: Logger,
+  ): Promise<PublishedImage> {
     const { ref, resolved, commandLine, source } = plan;
     const name = loadedImageName(ref, resolved.digest);
     const localName = `${canonicalName(ref)}:${localTag(ref, resolved.digest)}`;
@@ -294,7 +323,10 @@ export class ImagePublisher {
       this.report(flight, { phase: 'uploading', imageSizeBytes: inspected.Size }, true);
 
       const glanceImage = await this.createGlanceImage(name, source, resolved.digest, commandLine);
-      log.info({ glanceID: glanceImage.id, name, imageSizeBytes: inspected.Size }, 'uploading image to Glance');
+      log.info(
+        { glanceID: glanceImage.id, name, imageSizeBytes: inspected.Size },
+        'uploading image to Glance',
+      );
       this.metrics.uploads.inc();
       let sentBytes = 0;
       try {
@@ -315,11 +347,23 @@ export class ImagePublisher {
       }
 
       const seconds = (performance.now() - startedAt) / 1000;
-      log.info({ glanceID: glanceImage.id, name, bytes: sentBytes, seconds: Number(seconds.toFixed(3)) }, 'published image');
-      return { glanceID: glanceImage.id, name, digest: resolved.digest, reused: false, sizeBytes: sentBytes };
+      log.info(
+        { glanceID: glanceImage.id, name, bytes: sentBytes, seconds: Number(seconds.toFixed(3)) },
+        'published image',
+      );
+      return {
+        glanceID: glanceImage.id,
+        name,
+        digest: resolved.digest,
+        reused: false,
+        sizeBytes: sentBytes,
+      };
     } catch (err) {
       log.warn(
-        { err: errorMessage(err), reason: err instanceof ImagePublishError ? err.reason : undefined },
+        {
+          err: errorMessage(err),
+          reason: err instanceof ImagePublishError ? err.reason : undefined,
+        },
         'image publish failed',
       );
       throw err;
@@ -337,14 +381,13 @@ export class ImagePublisher {
     digest: string,
     commandLine: string | undefined,
     source: string,
-  ): Promise<GlanceImage | undefined> {
+  ): Promise<Image | undefined> {
     let owner: string;
-    let images: GlanceImage[];
+    let images: Image[];
     try {
       owner = await this.glance.projectID();
       images = await this.glance.listImages({
-        [imageProperty.digest]: digest,
-        [imageProperty.managed]: 'true',
+        properties: { [imageProperty.digest]: digest, [imageProperty.managed]: 'true' },
         status: 'active',
         owner,
       });
@@ -360,24 +403,31 @@ export class ImagePublisher {
       (image) =>
         image.status === 'active' &&
         image.owner === owner &&
-        image[imageProperty.managed] === 'true' &&
-        image[imageProperty.digest] === digest &&
-        image.container_format === 'docker' &&
-        image.disk_format === 'raw' &&
-        (image[imageProperty.commandLine] ?? undefined) === commandLine,
+        image.properties[imageProperty.managed] === 'true' &&
+        image.properties[imageProperty.digest] === digest &&
+        image.containerFormat === 'docker' &&
+        image.diskFormat === 'raw' &&
+        image.properties[imageProperty.commandLine] === commandLine,
     );
-    matches.sort((a, b) => (a.created_at ?? '').localeCompare(b.created_at ?? '') || a.id.localeCompare(b.id));
+    matches.sort(
+      (a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.id.localeCompare(b.id),
+    );
     return matches[0];
   }
 
   /** Writes `novadocker.io/last-used` when it is older than the refresh interval; failures only log. */
-  private async recordUse(image: GlanceImage, log: Logger): Promise<void> {
-    const recorded = Date.parse(String(image[imageProperty.lastUsed] ?? ''));
+  private async recordUse(image: Image, log: Logger): Promise<void> {
+    const recorded = Date.parse(image.properties[imageProperty.lastUsed] ?? '');
     if (!Number.isNaN(recorded) && Date.now() - recorded < this.lastUsedRefreshMs) return;
     try {
-      await this.glance.updateImageProperties(image.id, { [imageProperty.lastUsed]: new Date().toISOString() });
+      await this.glance.setImageProperties(image.id, {
+        [imageProperty.lastUsed]: new Date().toISOString(),
+      });
     } catch (err) {
-      log.warn({ glanceID: image.id, err: errorMessage(err) }, 'failed to record last use of image; garbage collection may see it as older');
+      log.warn(
+        { glanceID: image.id, err: errorMessage(err) },
+        'failed to record last use of image; garbage collection may see it as older',
+      );
     }
   }
 
@@ -386,7 +436,7 @@ export class ImagePublisher {
     source: string,
     digest: string,
     commandLine: string | undefined,
-  ): Promise<GlanceImage> {
+  ): Promise<Image> {
     const properties: Record<string, string> = {
       [imageProperty.hypervisorType]: 'docker',
       [imageProperty.digest]: digest,
@@ -399,8 +449,8 @@ export class ImagePublisher {
     try {
       return await this.glance.createImage({
         name,
-        container_format: 'docker',
-        disk_format: 'raw',
+        containerFormat: 'docker',
+        diskFormat: 'raw',
         visibility: 'private',
         properties,
       });
@@ -415,9 +465,9 @@ export class ImagePublisher {
     }
   }
 
-  /** Checks that Glance holds the whole archive and made the image bootable. */
+  /** Checks that Glance stored the whole archive and made the image active. */
   private async verifyUpload(glanceID: string, bytes: number, source: string): Promise<void> {
-    let stored: GlanceImage;
+    let stored: Image;
     try {
       stored = await this.glance.getImage(glanceID);
     } catch (err) {
@@ -442,21 +492,30 @@ export class ImagePublisher {
       await this.glance.deleteImage(glanceID);
       log.info({ glanceID }, 'deleted partial image after a failed upload');
     } catch (err) {
-      if (glanceErrorStatus(err) === 404) return;
+      if (isGlanceNotFound(err)) return;
       // Garbage collection deletes it later: it is managed and never becomes active.
-      log.error({ glanceID, err: errorMessage(err) }, 'failed to delete partial image; garbage collection will retry');
+      log.error(
+        { glanceID, err: errorMessage(err) },
+        'failed to delete partial image; garbage collection will retry',
+      );
     }
   }
 
   private async tagLocally(imageID: string, localName: string, source: string): Promise<void> {
     const colon = localName.lastIndexOf(':');
     try {
-      await this.docker.getImage(imageID).tag({ repo: localName.slice(0, colon), tag: localName.slice(colon + 1) });
+      await this.docker
+        .getImage(imageID)
+        .tag({ repo: localName.slice(0, colon), tag: localName.slice(colon + 1) });
     } catch (err) {
-      throw new ImagePublishError('pullFailed', `tagging pulled image ${imageID} as ${localName} failed: ${errorMessage(err)}; retry later`, {
-        reference: source,
-        cause: err,
-      });
+      throw new ImagePublishError(
+        'pullFailed',
+        `tagging pulled image ${imageID} as ${localName} failed: ${errorMessage(err)}; retry later`,
+        {
+          reference: source,
+          cause: err,
+        },
+      );
     }
   }
 
@@ -466,7 +525,11 @@ export class ImagePublisher {
         await this.docker.getImage(name).remove();
       } catch (err) {
         const status = (err as { statusCode?: number }).statusCode;
-        if (status !== 404 && status !== 409) log.warn({ image: name, err: errorMessage(err) }, 'failed to remove local image after upload');
+        if (status !== 404 && status !== 409)
+          log.warn(
+            { image: name, err: errorMessage(err) },
+            'failed to remove local image after upload',
+          );
       }
     }
   }
@@ -480,7 +543,10 @@ export class ImagePublisher {
       try {
         listener({ ...flight.progress });
       } catch (err) {
-        this.logger.warn({ err: errorMessage(err) }, 'image publish progress callback threw; ignoring it');
+        this.logger.warn(
+          { err: errorMessage(err) },
+          'image publish progress callback threw; ignoring it',
+        );
       }
     }
   }

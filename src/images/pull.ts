@@ -29,13 +29,19 @@ export async function pullImage(
   const name = canonicalName(ref);
   const pinned = `${name}@${digest}`;
   const authconfig = options.credential
-    ? { username: options.credential.username, password: options.credential.password, serveraddress: ref.registry }
+    ? {
+        username: options.credential.username,
+        password: options.credential.password,
+        serveraddress: ref.registry,
+      }
     : undefined;
 
   try {
     // The Engine pulls every tag when "tag" is empty, so the digest always goes there.
-    const stream = (await docker.createImage(authconfig, { fromImage: name, tag: digest })) as NodeJS.ReadableStream &
-      AsyncIterable<Buffer>;
+    const stream = (await docker.createImage(authconfig, {
+      fromImage: name,
+      tag: digest,
+    })) as NodeJS.ReadableStream & AsyncIterable<Buffer>;
     await readProgressStream(stream, downloadCounter(options.onDownloadedBytes));
   } catch (err) {
     throw pullError(ref, err);
@@ -54,7 +60,9 @@ export async function pullImage(
 }
 
 /** Returns an event handler that sums `Downloading` progress over layers. */
-function downloadCounter(onBytes: ((bytes: number) => void) | undefined): ((event: DockerProgressEvent) => void) | undefined {
+function downloadCounter(
+  onBytes: ((bytes: number) => void) | undefined,
+): ((event: DockerProgressEvent) => void) | undefined {
   if (onBytes === undefined) return undefined;
   const layers = new Map<string, number>();
   return (event) => {
@@ -93,7 +101,9 @@ export function classifyPullMessage(message: string): ImagePublishReason {
 function pullError(ref: ImageReference, err: unknown): ImagePublishError {
   const statusCode = (err as { statusCode?: unknown }).statusCode;
   const engineMessage =
-    err instanceof DockerProgressError ? err.message : ((err as { json?: { message?: string } }).json?.message ?? errorMessage(err));
+    err instanceof DockerProgressError
+      ? err.message
+      : ((err as { json?: { message?: string } }).json?.message ?? errorMessage(err));
   let reason = classifyPullMessage(engineMessage);
   if (reason === 'pullFailed' && statusCode === 404) reason = 'notFound';
 
@@ -105,7 +115,10 @@ function pullError(ref: ImageReference, err: unknown): ImagePublishError {
         : reason === 'invalidReference'
           ? 'fix the image reference'
           : 'retry later';
-  const subject = reason === 'unauthorized' ? `registry ${ref.registry} refused the pull of` : 'Docker Engine failed to pull';
+  const subject =
+    reason === 'unauthorized'
+      ? `registry ${ref.registry} refused the pull of`
+      : 'Docker Engine failed to pull';
   return new ImagePublishError(
     reason,
     `${subject} ${formatImageReference(ref)}: ${engineMessage.trim()}; ${advice}`,

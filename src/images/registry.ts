@@ -57,7 +57,7 @@ const maxManifestBytes = 4 * 1024 * 1024;
 
 /**
  * A client for the Registry HTTP API v2 that resolves references to manifest
- * digests. It answers 401 challenges with Basic auth or a Bearer token from
+ * digests. It meets 401 challenges with Basic auth or a Bearer token from
  * the challenge's realm, and caches tokens until shortly before they expire.
  * It never retries: every failure becomes an {@link ImagePublishError} for the
  * caller to classify and back off.
@@ -82,7 +82,10 @@ export class RegistryClient {
    * Throws {@link ImagePublishError} with reason `notFound`, `unauthorized`
    * (naming the registry) or `registryUnavailable`.
    */
-  async resolve(ref: ImageReference, credentials: readonly RegistryCredential[] = []): Promise<ResolvedImage> {
+  async resolve(
+    ref: ImageReference,
+    credentials: readonly RegistryCredential[] = [],
+  ): Promise<ResolvedImage> {
     const candidates = credentials.length > 0 ? credentials : [undefined];
     let rejected: ImagePublishError | undefined;
     for (const credential of candidates) {
@@ -110,7 +113,7 @@ export class RegistryClient {
       response = await this.send(ref, 'HEAD', path, headers, authorization);
     }
 
-    // HEAD answers carry no error body; ask again with GET so the message can
+    // A HEAD response carries no error body, so ask again with GET and the message can
     // say what the registry objected to.
     if (!response.ok) response = await this.send(ref, 'GET', path, headers, authorization);
     if (!response.ok) throw this.statusError(ref, response, credential);
@@ -118,8 +121,13 @@ export class RegistryClient {
     let digest = response.headers.get('docker-content-digest') ?? undefined;
     const mediaType = response.headers.get('content-type')?.split(';')[0]?.trim() || undefined;
     if (digest === undefined) {
-      const body = response.method === 'GET' ? response.body : (await this.send(ref, 'GET', path, headers, authorization)).body;
-      digest = `sha256:${createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex')}`;
+      const body =
+        response.method === 'GET'
+          ? response.body
+          : (await this.send(ref, 'GET', path, headers, authorization)).body;
+      digest = `sha256:${createHash('sha256')
+        .update(body ?? Buffer.alloc(0))
+        .digest('hex')}`;
     }
     if (ref.digest !== undefined && digest !== ref.digest) {
       this.logger?.warn(
@@ -129,11 +137,14 @@ export class RegistryClient {
       digest = ref.digest;
     }
 
-    this.logger?.debug({ registry: ref.registry, reference: formatImageReference(ref), digest }, 'resolved image digest');
+    this.logger?.debug(
+      { registry: ref.registry, reference: formatImageReference(ref), digest },
+      'resolved image digest',
+    );
     return { digest, mediaType, credential };
   }
 
-  /** Returns the Authorization header value that answers the registry's 401 challenge. */
+  /** Returns the Authorization header value for the registry's 401 challenge, fetching a token if needed. */
   private async authorize(
     ref: ImageReference,
     response: RegistryResponse,
@@ -148,7 +159,7 @@ export class RegistryClient {
     if (basic !== undefined) throw missingCredentialsError(ref);
     throw new ImagePublishError(
       'unauthorized',
-      `registry ${ref.registry} answered 401 without a Basic or Bearer challenge ` +
+      `registry ${ref.registry} returned 401 without a Basic or Bearer challenge ` +
         `for ${formatImageReference(ref)}; check that ${ref.registry} is a Docker registry`,
       { reference: formatImageReference(ref), registry: ref.registry, statusCode: 401 },
     );
@@ -175,17 +186,27 @@ export class RegistryClient {
     const response = await this.fetchWithTimeout(ref, url, 'GET', headers);
 
     if (response.status === 401 || response.status === 403) {
-      throw credential === undefined ? missingCredentialsError(ref) : rejectedCredentialsError(ref, credential, response.status);
+      throw credential === undefined
+        ? missingCredentialsError(ref)
+        : rejectedCredentialsError(ref, credential, response.status);
     }
     if (!response.ok) {
       throw new ImagePublishError(
         'registryUnavailable',
-        `token service ${url.origin} of registry ${ref.registry} answered HTTP ${response.status}; retry later`,
-        { reference: formatImageReference(ref), registry: ref.registry, statusCode: response.status },
+        `token service ${url.origin} of registry ${ref.registry} returned HTTP ${response.status}; retry later`,
+        {
+          reference: formatImageReference(ref),
+          registry: ref.registry,
+          statusCode: response.status,
+        },
       );
     }
 
-    const body = parseJSON(response.body) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    const body = parseJSON(response.body) as {
+      token?: unknown;
+      access_token?: unknown;
+      expires_in?: unknown;
+    };
     const token = typeof body.token === 'string' ? body.token : body.access_token;
     if (typeof token !== 'string' || token.length === 0) {
       throw new ImagePublishError(
@@ -194,7 +215,8 @@ export class RegistryClient {
         { reference: formatImageReference(ref), registry: ref.registry },
       );
     }
-    const lifetime = typeof body.expires_in === 'number' ? body.expires_in : defaultTokenLifetimeSeconds;
+    const lifetime =
+      typeof body.expires_in === 'number' ? body.expires_in : defaultTokenLifetimeSeconds;
     this.tokens.set(cacheKey, { token, expiresAt: Date.now() + Math.max(0, lifetime - 10) * 1000 });
     return token;
   }
@@ -207,7 +229,8 @@ export class RegistryClient {
     } catch {
       url = new URL('invalid:');
     }
-    const allowed = url.protocol === 'https:' || (url.protocol === 'http:' && this.allowsPlainHTTP(url.host));
+    const allowed =
+      url.protocol === 'https:' || (url.protocol === 'http:' && this.allowsPlainHTTP(url.host));
     if (!allowed) {
       throw new ImagePublishError(
         'registryUnavailable',
@@ -224,12 +247,18 @@ export class RegistryClient {
     response: RegistryResponse,
     credential: RegistryCredential | undefined,
   ): ImagePublishError {
-    const details = { reference: formatImageReference(ref), registry: ref.registry, statusCode: response.status };
+    const details = {
+      reference: formatImageReference(ref),
+      registry: ref.registry,
+      statusCode: response.status,
+    };
     const registryError = describeRegistryErrors(response.body);
     const suffix = registryError ? ` (${registryError})` : '';
 
     if (response.status === 401 || response.status === 403) {
-      return credential === undefined ? missingCredentialsError(ref) : rejectedCredentialsError(ref, credential, response.status);
+      return credential === undefined
+        ? missingCredentialsError(ref)
+        : rejectedCredentialsError(ref, credential, response.status);
     }
     if (response.status === 404) {
       return new ImagePublishError(
@@ -248,7 +277,7 @@ export class RegistryClient {
     }
     return new ImagePublishError(
       'registryUnavailable',
-      `registry ${ref.registry} answered HTTP ${response.status} for ${formatImageReference(ref)}${suffix}; retry later`,
+      `registry ${ref.registry} returned HTTP ${response.status} for ${formatImageReference(ref)}${suffix}; retry later`,
       details,
     );
   }
@@ -263,12 +292,21 @@ export class RegistryClient {
     const host = registryApiHost(ref);
     const allHeaders = authorization ? { ...headers, Authorization: authorization } : headers;
     const known = this.schemes.get(host);
-    const schemes: ('https' | 'http')[] = known ? [known] : this.allowsPlainHTTP(host) ? ['https', 'http'] : ['https'];
+    const schemes: ('https' | 'http')[] = known
+      ? [known]
+      : this.allowsPlainHTTP(host)
+        ? ['https', 'http']
+        : ['https'];
 
     let lastError: unknown;
     for (const scheme of schemes) {
       try {
-        const response = await this.fetchWithTimeout(ref, new URL(`${scheme}://${host}${path}`), method, allHeaders);
+        const response = await this.fetchWithTimeout(
+          ref,
+          new URL(`${scheme}://${host}${path}`),
+          method,
+          allHeaders,
+        );
         this.schemes.set(host, scheme);
         return response;
       } catch (err) {
@@ -286,10 +324,16 @@ export class RegistryClient {
   ): Promise<RegistryResponse> {
     let response: Response;
     try {
-      response = await fetch(url, { method, headers, signal: AbortSignal.timeout(this.requestTimeoutMs) });
+      response = await fetch(url, {
+        method,
+        headers,
+        signal: AbortSignal.timeout(this.requestTimeoutMs),
+      });
     } catch (err) {
       const timedOut = err instanceof DOMException && err.name === 'TimeoutError';
-      const problem = timedOut ? `timed out after ${this.requestTimeoutMs} ms` : `failed: ${describeFetchError(err)}`;
+      const problem = timedOut
+        ? `timed out after ${this.requestTimeoutMs} ms`
+        : `failed: ${describeFetchError(err)}`;
       throw new ImagePublishError(
         'registryUnavailable',
         `request ${method} ${url.origin}${url.pathname} to registry ${ref.registry} ${problem}; ` +
@@ -326,7 +370,9 @@ function basicAuthorization(credential: RegistryCredential): string {
 
 /** Returns a hash that keys the token cache per credential without keeping the password readable. */
 function fingerprint(credential: RegistryCredential): string {
-  return createHash('sha256').update(`${credential.username}\u0000${credential.password}`).digest('hex');
+  return createHash('sha256')
+    .update(`${credential.username}\u0000${credential.password}`)
+    .digest('hex');
 }
 
 function missingCredentialsError(ref: ImageReference): ImagePublishError {
@@ -334,7 +380,7 @@ function missingCredentialsError(ref: ImageReference): ImagePublishError {
     'unauthorized',
     `registry ${ref.registry} requires authentication for ${formatImageReference(ref)} ` +
       `and no image pull secret has credentials for ${ref.registry}; add a kubernetes.io/dockerconfigjson ` +
-      'Secret with an entry for that registry (some registries also answer this way when the repository does not exist)',
+      'Secret with an entry for that registry (some registries also return 401 when the repository does not exist)',
     { reference: formatImageReference(ref), registry: ref.registry, statusCode: 401 },
   );
 }
@@ -380,7 +426,9 @@ function describeRegistryErrors(body: Buffer | undefined): string {
   const parsed = parseJSON(body) as { errors?: { code?: unknown; message?: unknown }[] };
   if (!Array.isArray(parsed.errors)) return '';
   return parsed.errors
-    .map((e) => [e.code, e.message].filter((part) => typeof part === 'string' && part.length > 0).join(': '))
+    .map((e) =>
+      [e.code, e.message].filter((part) => typeof part === 'string' && part.length > 0).join(': '),
+    )
     .filter((text) => text.length > 0)
     .join('; ');
 }

@@ -20,9 +20,9 @@ export interface StreamImageOptions {
 
 /**
  * Streams `docker save` of one image straight into a Glance image upload and
- * returns the number of bytes sent. Nothing touches the disk; the Glance
- * request pulls data as fast as the network drains it, and pipe backpressure
- * pauses the Docker socket in between, so memory stays at a few buffers.
+ * returns the number of bytes sent. Nothing touches the disk. The Glance
+ * request reads data as fast as the network drains it, and pipe backpressure
+ * pauses the Docker socket meanwhile, so memory stays at a few buffers.
  * Throws an {@link ImagePublishError} with reason `glanceFull` for quota or
  * space errors and `uploadFailed` otherwise; the caller deletes the image.
  */
@@ -63,7 +63,7 @@ export async function streamImageToGlance(
     counter.destroy(err instanceof Error ? err : new Error(String(err)));
   };
   const saving = pipeline(archive, counter);
-  const uploading = glance.uploadImageData(options.glanceID, counter);
+  const uploading = glance.uploadImage(options.glanceID, counter);
   saving.catch(abort);
   uploading.catch(abort);
 
@@ -74,7 +74,12 @@ export async function streamImageToGlance(
   return bytes;
 }
 
-function uploadError(options: StreamImageOptions, err: unknown, fromDocker: boolean, bytes: number): ImagePublishError {
+function uploadError(
+  options: StreamImageOptions,
+  err: unknown,
+  fromDocker: boolean,
+  bytes: number,
+): ImagePublishError {
   const statusCode = fromDocker ? undefined : glanceErrorStatus(err);
   const details = { reference: options.reference, statusCode, cause: err };
   if (!fromDocker && isGlanceQuotaError(err)) {
@@ -108,7 +113,11 @@ export function withoutTimeout(docker: Docker): Docker {
 
   let client = streamingClients.get(docker);
   if (client === undefined) {
-    const copy = Object.assign(Object.create(Object.getPrototypeOf(modem) as object) as object, modem, { timeout: undefined });
+    const copy = Object.assign(
+      Object.create(Object.getPrototypeOf(modem) as object) as object,
+      modem,
+      { timeout: undefined },
+    );
     client = new Docker({ modem: copy } as Docker.DockerOptions);
     streamingClients.set(docker, client);
   }

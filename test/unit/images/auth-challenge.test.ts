@@ -20,7 +20,9 @@ describe('WWW-Authenticate parsing', () => {
   });
 
   it('parses several challenges in one value', () => {
-    const challenges = parseAuthChallenges('Basic realm="a", Bearer realm="https://t.example/token", service=reg');
+    const challenges = parseAuthChallenges(
+      'Basic realm="a", Bearer realm="https://t.example/token", service=reg',
+    );
     assert.deepEqual(
       challenges.map((c) => c.scheme),
       ['basic', 'bearer'],
@@ -29,7 +31,9 @@ describe('WWW-Authenticate parsing', () => {
   });
 
   it('unescapes quoted pairs and lowercases names', () => {
-    const [challenge] = parseAuthChallenges('BEARER Realm="https://t.example/\\"x\\"", error="insufficient_scope"');
+    const [challenge] = parseAuthChallenges(
+      'BEARER Realm="https://t.example/\\"x\\"", error="insufficient_scope"',
+    );
     assert.equal(challenge?.scheme, 'bearer');
     assert.equal(challenge?.params.realm, 'https://t.example/"x"');
     assert.equal(challenge?.params.error, 'insufficient_scope');

@@ -52,7 +52,9 @@ describe('dockerconfigjson credential matching', () => {
 
   for (const row of table) {
     it(`${row.matches ? 'matches' : 'skips'} key ${row.key} for ${row.reference}`, () => {
-      const secret = dockerConfigSecret('regcred', { [row.key]: { username: 'user', password: 'pw' } });
+      const secret = dockerConfigSecret('regcred', {
+        [row.key]: { username: 'user', password: 'pw' },
+      });
       assert.deepEqual(usersFor(row.reference, [secret]), row.matches ? ['user'] : []);
     });
   }
@@ -87,7 +89,9 @@ describe('dockerconfigjson credential matching', () => {
   });
 
   it('names the secret and key as source', () => {
-    const secret = dockerConfigSecret('regcred', { 'https://reg.io/v2/': { username: 'u', password: 'p' } });
+    const secret = dockerConfigSecret('regcred', {
+      'https://reg.io/v2/': { username: 'u', password: 'p' },
+    });
     const [credential] = credentialsForImage(parseImageReference('reg.io/app'), [secret]);
     assert.equal(credential?.source, 'apps/regcred (https://reg.io/v2/)');
   });
@@ -96,7 +100,9 @@ describe('dockerconfigjson credential matching', () => {
     const secret: PullSecret = {
       metadata: { namespace: 'apps', name: 'old' },
       type: 'kubernetes.io/dockercfg',
-      data: { '.dockercfg': base64(JSON.stringify({ 'reg.io': { username: 'legacy', password: 'x' } })) },
+      data: {
+        '.dockercfg': base64(JSON.stringify({ 'reg.io': { username: 'legacy', password: 'x' } })),
+      },
     };
     assert.deepEqual(usersFor('reg.io/app', [secret]), ['legacy']);
   });
@@ -125,7 +131,11 @@ describe('dockerconfigjson secret validation', () => {
   const invalid: { name: string; secret: PullSecret; problem: RegExp }[] = [
     {
       name: 'missing key',
-      secret: { metadata: { namespace: 'apps', name: 'bad' }, type: 'kubernetes.io/dockerconfigjson', data: {} },
+      secret: {
+        metadata: { namespace: 'apps', name: 'bad' },
+        type: 'kubernetes.io/dockerconfigjson',
+        data: {},
+      },
       problem: /apps\/bad is invalid: it has no \.dockerconfigjson key/,
     },
     {
@@ -139,7 +149,11 @@ describe('dockerconfigjson secret validation', () => {
     },
     {
       name: 'wrong type',
-      secret: { metadata: { namespace: 'apps', name: 'bad' }, type: 'Opaque', data: { password: base64(password) } },
+      secret: {
+        metadata: { namespace: 'apps', name: 'bad' },
+        type: 'Opaque',
+        data: { password: base64(password) },
+      },
       problem: /its type is "Opaque"/,
     },
     {
@@ -163,7 +177,10 @@ describe('dockerconfigjson secret validation', () => {
       assert.throws(
         () => credentialsForImage(parseImageReference('reg.io/app'), [row.secret]),
         (err: unknown) => {
-          assert.ok(isImagePublishError(err, 'invalidPullSecret'), `expected invalidPullSecret, got ${String(err)}`);
+          assert.ok(
+            isImagePublishError(err, 'invalidPullSecret'),
+            `expected invalidPullSecret, got ${String(err)}`,
+          );
           assert.match(err.message, row.problem);
           assert.doesNotMatch(err.message, new RegExp(password));
           assert.doesNotMatch(err.message, new RegExp(base64(password)));

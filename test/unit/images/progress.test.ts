@@ -52,8 +52,9 @@ describe('Docker progress stream', () => {
   it('rejects at an error line', async () => {
     const seen: DockerProgressEvent[] = [];
     await assert.rejects(
-      readProgressStream(Readable.from([pullLines.slice(0, 2).join('\n') + '\n' + errorLine + '\n' + pullLines[4]]), (e) =>
-        seen.push(e),
+      readProgressStream(
+        Readable.from([pullLines.slice(0, 2).join('\n') + '\n' + errorLine + '\n' + pullLines[4]]),
+        (e) => seen.push(e),
       ),
       (err: unknown) => {
         assert.ok(err instanceof DockerProgressError);
@@ -70,7 +71,10 @@ describe('Docker progress stream', () => {
   });
 
   it('rejects a line that is not JSON', async () => {
-    await assert.rejects(collect(['{"status":"ok"}\n<html>502 Bad Gateway</html>\n']), /not JSON: "<html>502 Bad Gateway<\/html>"/);
+    await assert.rejects(
+      collect(['{"status":"ok"}\n<html>502 Bad Gateway</html>\n']),
+      /not JSON: "<html>502 Bad Gateway<\/html>"/,
+    );
   });
 
   it('rejects when the socket fails', async () => {
@@ -93,8 +97,9 @@ describe('Docker progress stream', () => {
     // The reason readProgressStream exists: dockerode passes no error here.
     const docker = new Docker({ socketPath: '/nonexistent' });
     const result = await new Promise<{ err: unknown; output: unknown[] }>((resolve) => {
-      docker.modem.followProgress(Readable.from([pullLines[0] + '\n' + errorLine + '\n']), (err: unknown, output: unknown[]) =>
-        resolve({ err, output }),
+      docker.modem.followProgress(
+        Readable.from([pullLines[0] + '\n' + errorLine + '\n']),
+        (err: unknown, output: unknown[]) => resolve({ err, output }),
       );
     });
     assert.equal(result.err, null);
@@ -120,16 +125,26 @@ describe('progress event errors', () => {
 describe('pull error classification', () => {
   const table: { message: string; reason: string }[] = [
     {
-      message: 'Head "http://127.0.0.1:5000/v2/test/private/manifests/1.0": no basic auth credentials',
+      message:
+        'Head "http://127.0.0.1:5000/v2/test/private/manifests/1.0": no basic auth credentials',
       reason: 'unauthorized',
     },
     { message: 'unauthorized: authentication required', reason: 'unauthorized' },
     {
-      message: "pull access denied for nope, repository does not exist or may require 'docker login': denied: requested access to the resource is denied",
+      message:
+        "pull access denied for nope, repository does not exist or may require 'docker login': denied: requested access to the resource is denied",
       reason: 'unauthorized',
     },
-    { message: 'manifest for 127.0.0.1:5000/test/app:nope not found: manifest unknown: manifest unknown', reason: 'notFound' },
-    { message: 'repository 127.0.0.1:5000/nope not found: name unknown: repository name not known to registry', reason: 'notFound' },
+    {
+      message:
+        'manifest for 127.0.0.1:5000/test/app:nope not found: manifest unknown: manifest unknown',
+      reason: 'notFound',
+    },
+    {
+      message:
+        'repository 127.0.0.1:5000/nope not found: name unknown: repository name not known to registry',
+      reason: 'notFound',
+    },
     { message: 'invalid reference format', reason: 'invalidReference' },
     { message: 'received unexpected HTTP status: 500 Internal Server Error', reason: 'pullFailed' },
     { message: 'failed to register layer: no space left on device', reason: 'pullFailed' },

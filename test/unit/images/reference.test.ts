@@ -12,24 +12,61 @@ import {
 const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
 
 describe('image reference parsing', () => {
-  const valid: { input: string; registry: string; repository: string; tag?: string; digest?: string }[] = [
+  const valid: {
+    input: string;
+    registry: string;
+    repository: string;
+    tag?: string;
+    digest?: string;
+  }[] = [
     { input: 'nginx', registry: 'docker.io', repository: 'library/nginx', tag: 'latest' },
     { input: 'nginx:1.27', registry: 'docker.io', repository: 'library/nginx', tag: '1.27' },
     { input: 'library/nginx', registry: 'docker.io', repository: 'library/nginx', tag: 'latest' },
     { input: 'bitnami/redis:7.2', registry: 'docker.io', repository: 'bitnami/redis', tag: '7.2' },
     { input: 'docker.io/nginx', registry: 'docker.io', repository: 'library/nginx', tag: 'latest' },
-    { input: 'index.docker.io/library/nginx:1', registry: 'docker.io', repository: 'library/nginx', tag: '1' },
-    { input: 'quay.io/coreos/etcd:v3.5.0', registry: 'quay.io', repository: 'coreos/etcd', tag: 'v3.5.0' },
+    {
+      input: 'index.docker.io/library/nginx:1',
+      registry: 'docker.io',
+      repository: 'library/nginx',
+      tag: '1',
+    },
+    {
+      input: 'quay.io/coreos/etcd:v3.5.0',
+      registry: 'quay.io',
+      repository: 'coreos/etcd',
+      tag: 'v3.5.0',
+    },
     { input: 'localhost/app', registry: 'localhost', repository: 'app', tag: 'latest' },
     { input: 'localhost:5000/app:dev', registry: 'localhost:5000', repository: 'app', tag: 'dev' },
-    { input: '127.0.0.1:5000/team/app:1.0', registry: '127.0.0.1:5000', repository: 'team/app', tag: '1.0' },
+    {
+      input: '127.0.0.1:5000/team/app:1.0',
+      registry: '127.0.0.1:5000',
+      repository: 'team/app',
+      tag: '1.0',
+    },
     { input: '[::1]:5000/app', registry: '[::1]:5000', repository: 'app', tag: 'latest' },
     { input: 'Registry/app', registry: 'Registry', repository: 'app', tag: 'latest' },
     { input: 'a/b/c/d:x', registry: 'docker.io', repository: 'a/b/c/d', tag: 'x' },
-    { input: 'my_team/my-app__x.y', registry: 'docker.io', repository: 'my_team/my-app__x.y', tag: 'latest' },
+    {
+      input: 'my_team/my-app__x.y',
+      registry: 'docker.io',
+      repository: 'my_team/my-app__x.y',
+      tag: 'latest',
+    },
     { input: `nginx@${digest}`, registry: 'docker.io', repository: 'library/nginx', digest },
-    { input: `nginx:1.27@${digest}`, registry: 'docker.io', repository: 'library/nginx', tag: '1.27', digest },
-    { input: `reg.example.com:443/a/b@${digest}`, registry: 'reg.example.com:443', repository: 'a/b', digest },
+    {
+      input: `nginx:1.27@${digest}`,
+      registry: 'docker.io',
+      repository: 'library/nginx',
+      tag: '1.27',
+      digest,
+    },
+    {
+      input: `reg.example.com:443/a/b@${digest}`,
+      registry: 'reg.example.com:443',
+      repository: 'a/b',
+      digest,
+    },
   ];
 
   for (const row of valid) {
@@ -69,7 +106,10 @@ describe('image reference parsing', () => {
       assert.throws(
         () => parseImageReference(row.input),
         (err: unknown) => {
-          assert.ok(isImagePublishError(err, 'invalidReference'), `expected invalidReference, got ${String(err)}`);
+          assert.ok(
+            isImagePublishError(err, 'invalidReference'),
+            `expected invalidReference, got ${String(err)}`,
+          );
           assert.match(err.message, row.problem);
           assert.equal(err.transient, false);
           return true;
@@ -85,8 +125,18 @@ describe('image reference parsing', () => {
 
 describe('image reference names', () => {
   const names: { input: string; formatted: string; familiar: string; loaded: string }[] = [
-    { input: 'nginx', formatted: 'docker.io/library/nginx:latest', familiar: 'nginx', loaded: 'nginx:latest' },
-    { input: 'bitnami/redis:7', formatted: 'docker.io/bitnami/redis:7', familiar: 'bitnami/redis', loaded: 'bitnami/redis:7' },
+    {
+      input: 'nginx',
+      formatted: 'docker.io/library/nginx:latest',
+      familiar: 'nginx',
+      loaded: 'nginx:latest',
+    },
+    {
+      input: 'bitnami/redis:7',
+      formatted: 'docker.io/bitnami/redis:7',
+      familiar: 'bitnami/redis',
+      loaded: 'bitnami/redis:7',
+    },
     {
       input: 'docker.io/library/a/b:1',
       formatted: 'docker.io/library/a/b:1',
