@@ -1,19 +1,16 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** The result label of `novadocker_image_publishes_total`. */
-export type PublishResult = 'published' | 'reused' | 'failed';
-
 /**
  * Prometheus metrics of the image publisher. They register on the registry
  * passed in (the operator's `/metrics` registry), or on a private one, so
- * several publishers in one process never collide.
+ * several publishers in one process never collide. Uploaded bytes are counted
+ * by the operator's own `novadocker_image_upload_bytes_total`.
  */
 export class ImagePublisherMetrics {
   readonly registry: Registry;
   readonly publishes: Counter<'result' | 'reason'>;
   readonly pulls: Counter;
   readonly uploads: Counter;
-  readonly uploadedBytes: Counter;
   readonly uploadsInProgress: Gauge;
   readonly publishDuration: Histogram<'result'>;
   readonly garbageCollected: Counter;
@@ -35,11 +32,6 @@ export class ImagePublisherMetrics {
     this.uploads = new Counter({
       name: 'novadocker_image_uploads_total',
       help: 'Glance image uploads started',
-      registers,
-    });
-    this.uploadedBytes = new Counter({
-      name: 'novadocker_image_uploaded_bytes_total',
-      help: 'Bytes of docker save archives sent to Glance',
       registers,
     });
     this.uploadsInProgress = new Gauge({

@@ -1,8 +1,8 @@
 import type Docker from 'dockerode';
 import PQueue from 'p-queue';
-import type { Registry } from 'prom-client';
 
 import type { Logger } from '../observability/logger.js';
+import type { OperatorMetrics } from '../observability/metrics.js';
 import { formatCommandLine, maxPropertyLength } from './command-line.js';
 import { credentialsForImage, type PullSecret } from './credentials.js';
 import { errorMessage, ImagePublishError, type ImagePublishReason } from './errors.js';
@@ -45,8 +45,12 @@ export interface ImagePublisherOptions {
   insecureRegistries?: readonly string[];
   /** Timeout of each registry API request, in milliseconds. @default 30000 */
   registryTimeoutMs?: number;
-  /** Prometheus registry for the publisher's metrics. @default a private registry */
-  metricsRegistry?: Registry;
+  /**
+   * The operator's metrics: the publisher adds its counters to that registry
+   * and counts uploaded bytes in `novadocker_image_upload_bytes_total`.
+   * @default metrics on a private registry, bytes not counted
+   */
+  metrics?: Pick<OperatorMetrics, 'registry' | 'countImageBytesUploaded'>;
   /** Remove the pulled image from the Docker Engine after the upload. @default true */
   pruneLocalImages?: boolean;
   /** Time garbage collection keeps an unused managed image after its last use, in milliseconds. @default 86400000 (24 h) */
@@ -128,6 +132,7 @@ export class ImagePublisher {
   private readonly logger: Logger;
   private readonly registry: RegistryClient;
   private readonly transfers: PQueue;
+  private readonly countUploadedBytes: (bytes: number) => void;
   private readonly pruneLocalImages: boolean;
   private readonly gcGracePeriodMs: number;
   private readonly lastUsedRefreshMs: number;
@@ -153,7 +158,8 @@ export class ImagePublisher {
       logger: options.logger,
     });
     this.transfers = new PQueue({ concurrency: maxConcurrentUploads });
-    this.metrics = new ImagePublisherMetrics(options.metricsRegistry);
+    this.metrics = new ImagePublisherMetrics(options.metrics?.registry);
+    this.countUploadedBytes = (bytes) => options.metrics?.countImageBytesUploaded(bytes);
     this.pruneLocalImages = options.pruneLocalImages ?? true;
     this.gcGracePeriodMs = options.gcGracePeriodMs ?? defaultGracePeriodMs;
     if (!(this.gcGracePeriodMs > 0)) {
@@ -281,7 +287,8 @@ export class ImagePublisher {
     if (existing !== undefined) {
       await this.recordUse(existing, log);
       this.handedOut.set(existing.id, Date.now());
-      log.info({ glanceID: existing.id, name: existing.name }, 'reusing published image');
+      // Every reconcile of a running instance reuses its image, so this is debug.
+      log.debug({ glanceID: existing.id, name: existing.name }, 'reusing published image');
       this.report(flight, { phase: 'done' }, true);
       return {
         glanceID: existing.id,
@@ -335,7 +342,7 @@ export class ImagePublisher {
           glanceID: glanceImage.id,
           reference: source,
           onBytes: (sent) => {
-            this.metrics.uploadedBytes.inc(sent - sentBytes);
+            this.countUploadedBytes(sent - sentBytes);
             sentBytes = sent;
             this.report(flight, { bytesUploaded: sent });
           },

@@ -58,6 +58,8 @@ export interface ListImagesOptions extends CallOptions {
   visibility?: string;
   /** Images that have every one of these tags. */
   tags?: string[];
+  /** Project ID that owns the images. */
+  owner?: string;
   /** Custom property filters, exact match, such as `{docker_digest: "sha256:..."}`. */
   properties?: Record<string, string>;
   /** Page size. */
@@ -173,6 +175,7 @@ export class ImageClient {
       name: options.name,
       status: options.status,
       visibility: options.visibility,
+      owner: options.owner,
       tag: options.tags,
       limit: options.limit === undefined ? undefined : String(options.limit),
     };

@@ -10,6 +10,7 @@ import {
   type PublishProgress,
 } from '../../../src/images/publisher.js';
 import type { PullSecret } from '../../../src/images/credentials.js';
+import { OperatorMetrics } from '../../../src/observability/metrics.js';
 import {
   loadCloudConfig,
   openCloud,
@@ -163,7 +164,8 @@ for (const target of targets) {
     it('publishes public image', async function () {
       const image = await pushTestImage('public');
       const glance = countingGlance();
-      const { publisher } = newPublisher(glance);
+      const operatorMetrics = new OperatorMetrics({ processMetrics: false });
+      const { publisher } = newPublisher(glance, { metrics: operatorMetrics });
       const progress: PublishProgress[] = [];
 
       const result = await publisher.publish({
@@ -190,6 +192,10 @@ for (const target of targets) {
       assert.equal(progress.at(-1)?.phase, 'done');
       assert.equal(progress.at(-1)?.bytesUploaded, result.sizeBytes);
       assert.ok(progress.some((p) => p.phase === 'uploading'));
+      assert.equal(
+        (await operatorMetrics.imageBytesUploaded.get()).values[0]?.value,
+        result.sizeBytes,
+      );
 
       // Nova-Docker boots by name: docker load of the stored data must yield the Glance name.
       const download = await client.image.downloadImage(result.glanceID);
