@@ -1,20 +1,21 @@
 /**
- * Image streaming benchmark: publishes an offline-built image (200 MB by
- * default) into the dev cloud's Glance through the operator's ImagePublisher,
- * and the same image with a plain `docker save | curl -T -`, in alternating
- * rounds of one run. Prints both throughputs, their ratio and the peak
- * resident memory of the publishing process.
+ * Image streaming benchmark: publishes an offline-built image (200 MiB of
+ * random data by default) into the dev cloud's Glance through the operator's
+ * ImagePublisher, and the same image with a plain `docker save | curl -T -`,
+ * in alternating rounds of one run. Prints both throughputs, their ratio and
+ * the peak resident memory of the publishing process, and writes them to the
+ * `image-streaming` section of bench/BENCHMARKS.md.
  *
- * The publisher runs in a child process so its peak RSS is its own and not
- * the harness's. Run it with `make bench` (root, for the harness dockerd), or
- * after `make build`: `node dist/bench/image-streaming.js`.
- * Environment: BENCH_IMAGE_MB (default 200), BENCH_ROUNDS (default 3).
+ * The publisher runs in a child process so its peak RSS and CPU time are its
+ * own, not the harness's. Run it with `make bench` (root, for the harness
+ * dockerd), or after `make build`: `node dist/bench/image-streaming.js --help`.
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
+import { Command, InvalidArgumentError } from 'commander';
 import Docker from 'dockerode';
 
 import { glanceImages } from '../src/images/glance.js';
@@ -24,11 +25,13 @@ import { loadCloudConfig, openCloud, type OpenStackClient } from '../src/opensta
 import { devCloudToken, startDevCloud } from '../test/support/devcloud.js';
 import { buildTestImage, pushImage, useDocker, useRegistry } from '../test/support/docker.js';
 import { runCleanups } from '../test/support/hooks.js';
+import { LoadMeter, machineInfo } from './harness/machine.js';
+import { table, writeSection } from './results-page.js';
 
 const execFileAsync = promisify(execFile);
 const mebibyte = 1024 * 1024;
 
-/** What the publishing child process reports on its stdout. */
+/** Measurement the publishing child process prints on its stdout. */
 interface PublishMeasurement {
   glanceID: string;
   bytes: number;
@@ -36,6 +39,8 @@ interface PublishMeasurement {
   uploadSeconds: number;
   /** Seconds of the whole publish, including the registry lookup and the (cached) pull. */
   totalSeconds: number;
+  /** CPU time (user plus system) of the child during the upload phase, in seconds. */
+  uploadCpuSeconds: number;
   /** Peak resident set size of the child process, in bytes. */
   maxRssBytes: number;
 }
@@ -64,15 +69,20 @@ async function publishInChild(request: ChildRequest): Promise<void> {
   });
 
   let uploadStarted = 0;
+  let uploadCpu = process.cpuUsage();
   const started = performance.now();
   const result = await publisher.publish({
     reference: request.reference,
     command: request.command,
     onProgress: (progress: PublishProgress) => {
-      if (progress.phase === 'uploading' && uploadStarted === 0) uploadStarted = performance.now();
+      if (progress.phase === 'uploading' && uploadStarted === 0) {
+        uploadStarted = performance.now();
+        uploadCpu = process.cpuUsage();
+      }
     },
   });
   const finished = performance.now();
+  const cpu = process.cpuUsage(uploadCpu);
   await client.close();
 
   const measurement: PublishMeasurement = {
@@ -80,6 +90,7 @@ async function publishInChild(request: ChildRequest): Promise<void> {
     bytes: result.sizeBytes ?? 0,
     uploadSeconds: (finished - uploadStarted) / 1000,
     totalSeconds: (finished - started) / 1000,
+    uploadCpuSeconds: (cpu.user + cpu.system) / 1e6,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
   };
   process.stdout.write(JSON.stringify(measurement) + '\n');
@@ -138,15 +149,20 @@ function rate(bytes: number, seconds: number): number {
   return bytes / mebibyte / seconds;
 }
 
-async function main(): Promise<void> {
-  const imageMiB = Number(process.env.BENCH_IMAGE_MB ?? 200);
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-  if (!(imageMiB > 0) || !Number.isInteger(rounds) || rounds < 1) {
-    throw new Error(
-      `BENCH_IMAGE_MB must be positive and BENCH_ROUNDS a positive integer. Received: ${imageMiB}, ${rounds}`,
-    );
-  }
+/** Command-line options of the benchmark. */
+interface Options {
+  sizeMib: number;
+  rounds: number;
+  write: boolean;
+}
 
+interface RoundResult {
+  publisher: PublishMeasurement;
+  curl: { seconds: number; bytes: number };
+}
+
+async function main(options: Options, commandLine: string): Promise<void> {
+  const load = new LoadMeter();
   const engine = await useDocker();
   const registry = await useRegistry();
   const cloud = await startDevCloud({ name: 'devcloud-bench' });
@@ -156,50 +172,95 @@ async function main(): Promise<void> {
   });
   const client = openCloud(config);
 
-  const reference = `${registry.host}/bench/streaming:${imageMiB}mb`;
-  console.log(`building ${reference} with ${imageMiB} MiB of random data`);
-  await buildTestImage(engine.docker, reference, { sizeBytes: imageMiB * mebibyte });
+  const reference = `${registry.host}/bench/streaming:${options.sizeMib}mib`;
+  console.error(`bench: building ${reference} with ${options.sizeMib} MiB of random data`);
+  await buildTestImage(engine.docker, reference, { sizeBytes: options.sizeMib * mebibyte });
   await pushImage(engine.docker, reference);
   const token = await devCloudToken(cloud);
 
-  const ours: PublishMeasurement[] = [];
-  const curl: { seconds: number; bytes: number }[] = [];
-  for (let round = 1; round <= rounds; round++) {
+  const rounds: RoundResult[] = [];
+  for (let round = 1; round <= options.rounds; round++) {
     // A new command per round makes a new (digest, command) pair, so nothing is reused.
-    const published = await runPublisherChild({
+    const publisher = await runPublisherChild({
       dockerSocket: engine.socketPath,
       cloudsYamlPath: cloud.cloudsYamlPath,
       cloudName: cloud.cloudName,
       reference,
       command: `sleep ${round}`,
     });
-    const baseline = await saveWithCurl(client, token, engine.host, reference);
-    ours.push(published);
-    curl.push(baseline);
-    await client.image.deleteImage(published.glanceID);
-    await client.image.deleteImage(baseline.glanceID);
-
-    console.log(
-      `round ${round}: publisher ${rate(published.bytes, published.uploadSeconds).toFixed(1)} MiB/s ` +
-        `(${published.uploadSeconds.toFixed(2)} s upload, ${published.totalSeconds.toFixed(2)} s total, ` +
-        `peak RSS ${(published.maxRssBytes / mebibyte).toFixed(0)} MiB); ` +
-        `docker save | curl ${rate(baseline.bytes, baseline.seconds).toFixed(1)} MiB/s (${baseline.seconds.toFixed(2)} s)`,
+    const curl = await saveWithCurl(client, token, engine.host, reference);
+    await client.image.deleteImage(publisher.glanceID);
+    await client.image.deleteImage(curl.glanceID);
+    rounds.push({ publisher, curl });
+    console.error(
+      `bench: round ${round}: publisher ${rate(publisher.bytes, publisher.uploadSeconds).toFixed(1)} MiB/s, ` +
+        `docker save | curl ${rate(curl.bytes, curl.seconds).toFixed(1)} MiB/s`,
     );
   }
-
-  const oursRate = median(ours.map((m) => rate(m.bytes, m.uploadSeconds)));
-  const curlRate = median(curl.map((m) => rate(m.bytes, m.seconds)));
-  const peakRss = Math.max(...ours.map((m) => m.maxRssBytes));
-  console.log('');
-  console.log(
-    `image streaming, ${imageMiB} MiB image, archive ${(ours[0]!.bytes / mebibyte).toFixed(1)} MiB, ${rounds} rounds (medians):`,
-  );
-  console.log(`  publisher (docker save -> Glance upload): ${oursRate.toFixed(1)} MiB/s`);
-  console.log(`  docker save | curl -T -:                  ${curlRate.toFixed(1)} MiB/s`);
-  console.log(`  throughput ratio publisher / curl:        ${(oursRate / curlRate).toFixed(2)}`);
-  console.log(`  peak RSS of the publishing process:       ${(peakRss / mebibyte).toFixed(0)} MiB`);
-
   await client.close();
+
+  const report = renderReport(rounds, options, commandLine, load);
+  console.log(report);
+  if (options.write) await writeSection('image-streaming', report);
+}
+
+function renderReport(
+  rounds: RoundResult[],
+  options: Options,
+  commandLine: string,
+  load: LoadMeter,
+): string {
+  const machine = machineInfo();
+  const busy = load.stop();
+  const publisherRate = median(
+    rounds.map((r) => rate(r.publisher.bytes, r.publisher.uploadSeconds)),
+  );
+  const curlRate = median(rounds.map((r) => rate(r.curl.bytes, r.curl.seconds)));
+  const peakRss = Math.max(...rounds.map((r) => r.publisher.maxRssBytes));
+  const archiveMiB = rounds[0]!.publisher.bytes / mebibyte;
+
+  const rows = rounds.map((r, index) => [
+    index + 1,
+    rate(r.publisher.bytes, r.publisher.uploadSeconds).toFixed(1),
+    r.publisher.uploadSeconds.toFixed(2),
+    r.publisher.uploadCpuSeconds.toFixed(2),
+    (r.publisher.maxRssBytes / mebibyte).toFixed(0),
+    rate(r.curl.bytes, r.curl.seconds).toFixed(1),
+    r.curl.seconds.toFixed(2),
+  ]);
+  return [
+    `Run ${new Date().toISOString()} with \`${commandLine}\`: ${options.sizeMib} MiB of random data, ` +
+      `archive ${archiveMiB.toFixed(1)} MiB, ${options.rounds} rounds.`,
+    '',
+    `Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB, kernel ${machine.kernel}, ` +
+      `Node.js ${machine.node}; load average ${busy.loadAverage1m} at the end, ` +
+      `${(busy.cpuBusy * 100).toFixed(0)} % of all CPUs busy over the run.`,
+    '',
+    table(
+      [
+        'round',
+        'publisher MiB/s',
+        'publisher upload s',
+        'publisher CPU s',
+        'publisher peak RSS MiB',
+        'docker save \\| curl MiB/s',
+        'curl s',
+      ],
+      rows,
+    ),
+    '',
+    `Medians: publisher ${publisherRate.toFixed(1)} MiB/s, \`docker save | curl -T -\` ${curlRate.toFixed(1)} MiB/s, ` +
+      `ratio publisher / curl **${(publisherRate / curlRate).toFixed(2)}**. ` +
+      `Peak RSS of the publishing process: **${(peakRss / mebibyte).toFixed(0)} MiB**.`,
+  ].join('\n');
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) {
+    throw new InvalidArgumentError(`expected a positive integer. Received: ${value}`);
+  }
+  return parsed;
 }
 
 if (process.argv.includes('--publish')) {
@@ -207,8 +268,21 @@ if (process.argv.includes('--publish')) {
   for await (const chunk of process.stdin) input += (chunk as Buffer).toString('utf8');
   await publishInChild(JSON.parse(input) as ChildRequest);
 } else {
+  const program = new Command()
+    .name('image-streaming')
+    .description(
+      'Compare publishing an image into the dev cloud Glance through the operator with docker save | curl -T -',
+    )
+    .option('--size-mib <count>', 'MiB of random data in the test image', positiveInteger, 200)
+    .option('--rounds <count>', 'rounds of both methods, alternating', positiveInteger, 3)
+    .option('--no-write', 'print the figures without updating bench/BENCHMARKS.md');
+  program.parse();
+  const commandLine = ['node', 'dist/bench/image-streaming.js', ...process.argv.slice(2)].join(' ');
   try {
-    await main();
+    await main(program.opts<Options>(), commandLine);
+  } catch (err) {
+    console.error(`bench: ${(err as Error).stack ?? String(err)}`);
+    process.exitCode = 1;
   } finally {
     await runCleanups();
   }
