@@ -12,7 +12,7 @@ import { NoEngineDriver } from './compute/no-engine-driver.js';
 import type { DevCloudConfig, ServiceName } from './config.js';
 import { FaultInjector } from './faults.js';
 import { buildFixtures, type Fixtures } from './fixtures.js';
-import { glanceRouter } from './glance.js';
+import { glanceRouter } from './glance/routes.js';
 import { ApiServer } from './http/server.js';
 import { keystoneRouter } from './keystone/routes.js';
 import { TokenService } from './keystone/tokens.js';

@@ -290,6 +290,7 @@ export class DockerDriver implements ComputeDriver {
       unpause: 'running',
       destroy: 'missing',
     };
+    let failures = 0;
     while (!this.closed) {
       try {
         const stream = await this.docker.getEvents({
@@ -300,6 +301,8 @@ export class DockerDriver implements ComputeDriver {
           },
         });
         this.events = stream;
+        if (failures > 0) this.options.log.info({ failures }, 'Docker event stream reconnected');
+        failures = 0;
         let buffered = '';
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           buffered += chunk.toString('utf8');
@@ -318,7 +321,14 @@ export class DockerDriver implements ComputeDriver {
         }
       } catch (err) {
         if (this.closed) return;
-        this.options.log.warn({ err }, 'Docker event stream failed; reconnecting in 1 s');
+        // While the engine is down this fails every second, so log the first failure and then once a minute.
+        failures += 1;
+        if (failures === 1 || failures % 60 === 0) {
+          this.options.log.warn(
+            { err, failures },
+            'Docker event stream failed; reconnecting every 1 s',
+          );
+        }
       }
       if (!this.closed) await new Promise((resolve) => setTimeout(resolve, 1000));
     }

@@ -112,6 +112,8 @@ export class ApiServer {
 
   private async start(server: Server, port: number): Promise<number> {
     server.keepAliveTimeout = 30_000;
+    // Glance image data streams for as long as the upload takes, so no whole-request timeout.
+    server.requestTimeout = 0;
     this.servers.push(server);
     server.listen(port, this.options.listenAddress);
     await Promise.race([
@@ -139,7 +141,7 @@ export class ApiServer {
 
     const url = new URL(req.url ?? '/', 'http://devcloud.invalid');
     const path = url.pathname.slice(prefix.length) || '/';
-    const log = this.options.log.child({ requestId, service: mount.name });
+    const log = this.options.log.child({ requestID: requestId, service: mount.name });
     let route = '(unmatched)';
 
     res.once('close', () => {
