@@ -173,19 +173,27 @@ export function registryApiHost(ref: ImageReference): string {
 
 /**
  * Returns the tag the publisher gives the pulled image before `docker save`:
- * the reference's own tag, or `sha256-<first 12 hex digits>` for a
- * digest-only reference, so the archive always carries a name.
+ * the reference's own tag followed by `-sha256-<first 12 hex digits>`, or
+ * only the digest part for a digest-only reference. Nova-Docker boots by image
+ * name and skips the Glance download when the compute host already has an
+ * image of that name, so a name without the digest would keep booting old
+ * content after a tag moves to a new digest.
  */
 export function localTag(ref: ImageReference, digest: string): string {
-  if (ref.tag !== undefined) return ref.tag;
   const [algorithm, hex] = digest.split(':') as [string, string];
-  return `${algorithm}-${hex.slice(0, 12)}`;
+  const digestPart = `${algorithm}-${hex.slice(0, 12)}`;
+  if (ref.tag === undefined) return digestPart;
+
+  // Docker tags are at most 128 characters; keep the digest part whole.
+  const maxTagLength = 128 - digestPart.length - 1;
+  return `${ref.tag.slice(0, maxTagLength)}-${digestPart}`;
 }
 
 /**
  * Returns the image name `docker load` produces from the archive the
  * publisher uploads, which is also the Glance image name Nova-Docker boots by,
- * e.g. `nginx:1.27` or `127.0.0.1:5000/team/app:sha256-0123456789ab`.
+ * e.g. `nginx:1.27-sha256-0123456789ab` or
+ * `127.0.0.1:5000/team/app:sha256-0123456789ab`.
  */
 export function loadedImageName(ref: ImageReference, digest: string): string {
   return `${familiarName(ref)}:${localTag(ref, digest)}`;

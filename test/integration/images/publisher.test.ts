@@ -177,8 +177,10 @@ for (const target of targets) {
 
       assert.equal(result.reused, false);
       assert.equal(result.digest, image.digest);
-      assert.equal(result.name, image.reference);
-      assert.equal(stored.name, image.reference);
+      // The loaded name carries the digest, so a moved tag never reuses a stale local image.
+      const expectedName = `${image.reference}-sha256-${image.digest.slice('sha256:'.length, 'sha256:'.length + 12)}`;
+      assert.equal(result.name, expectedName);
+      assert.equal(stored.name, expectedName);
       assert.equal(stored.status, 'active');
       assert.equal(stored.containerFormat, 'docker');
       assert.equal(stored.diskFormat, 'raw');

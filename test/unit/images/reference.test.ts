@@ -129,25 +129,25 @@ describe('image reference names', () => {
       input: 'nginx',
       formatted: 'docker.io/library/nginx:latest',
       familiar: 'nginx',
-      loaded: 'nginx:latest',
+      loaded: 'nginx:latest-sha256-0123456789ab',
     },
     {
       input: 'bitnami/redis:7',
       formatted: 'docker.io/bitnami/redis:7',
       familiar: 'bitnami/redis',
-      loaded: 'bitnami/redis:7',
+      loaded: 'bitnami/redis:7-sha256-0123456789ab',
     },
     {
       input: 'docker.io/library/a/b:1',
       formatted: 'docker.io/library/a/b:1',
       familiar: 'library/a/b',
-      loaded: 'library/a/b:1',
+      loaded: 'library/a/b:1-sha256-0123456789ab',
     },
     {
       input: '127.0.0.1:5000/team/app:1.0',
       formatted: '127.0.0.1:5000/team/app:1.0',
       familiar: '127.0.0.1:5000/team/app',
-      loaded: '127.0.0.1:5000/team/app:1.0',
+      loaded: '127.0.0.1:5000/team/app:1.0-sha256-0123456789ab',
     },
     {
       input: `127.0.0.1:5000/team/app@${digest}`,
@@ -159,7 +159,7 @@ describe('image reference names', () => {
       input: `nginx:1.27@${digest}`,
       formatted: `docker.io/library/nginx:1.27@${digest}`,
       familiar: 'nginx',
-      loaded: 'nginx:1.27',
+      loaded: 'nginx:1.27-sha256-0123456789ab',
     },
   ];
 
@@ -171,6 +171,13 @@ describe('image reference names', () => {
       assert.equal(loadedImageName(ref, digest), row.loaded);
     });
   }
+
+  it('keeps loaded tags within 128 characters', () => {
+    const ref = parseImageReference(`app:${'t'.repeat(128)}`);
+    const tag = loadedImageName(ref, digest).split(':')[1]!;
+    assert.equal(tag.length, 128);
+    assert.match(tag, /-sha256-0123456789ab$/);
+  });
 
   it('formats a reference that parses back equal', () => {
     for (const row of names) {
