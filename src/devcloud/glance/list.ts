@@ -28,13 +28,13 @@ export function listImages(ctx: RequestContext, all: ImageRecord[]): Record<stri
     if (!query.has('os_hidden') && image.osHidden) return false;
     for (const key of new Set(query.keys())) {
       if (listParameters.has(key)) continue;
-      const wanted = query.getAll(key);
+      const requested = query.getAll(key);
       if (key === 'tag') {
-        if (!wanted.every((tag) => image.tags.includes(tag))) return false;
+        if (!requested.every((tag) => image.tags.includes(tag))) return false;
       } else if (key === 'name' || key === 'id') {
-        const values = wanted.flatMap((value) => value.replace(/^in:/, '').split(','));
+        const values = requested.flatMap((value) => value.replace(/^in:/, '').split(','));
         if (!values.includes(String(view[key]))) return false;
-      } else if (!wanted.every((value) => String(view[key]) === value)) {
+      } else if (!requested.every((value) => String(view[key]) === value)) {
         return false;
       }
     }

@@ -244,7 +244,7 @@ function describe(error: ErrorObject, body: unknown): string {
     .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
   let value: unknown = body;
   for (const segment of segments) value = (value as Record<string, unknown>)[segment];
-  const shown = pythonRepr(value);
+  const valueRepr = pythonRepr(value);
   const params = error.params as Record<string, unknown>;
 
   let reason: string;
@@ -259,36 +259,36 @@ function describe(error: ErrorObject, body: unknown): string {
       const types = String(params.type)
         .split(',')
         .map((type) => `'${type}'`);
-      reason = `${shown} is not of type ${types.join(', ')}`;
+      reason = `${valueRepr} is not of type ${types.join(', ')}`;
       break;
     }
     case 'maxLength':
     case 'maxItems':
     case 'maxProperties':
-      reason = `${shown} is too long`;
+      reason = `${valueRepr} is too long`;
       break;
     case 'minLength':
     case 'minItems':
     case 'minProperties':
-      reason = `${shown} is too short`;
+      reason = `${valueRepr} is too short`;
       break;
     case 'enum':
-      reason = `${shown} is not one of ${pythonRepr(params.allowedValues)}`;
+      reason = `${valueRepr} is not one of ${pythonRepr(params.allowedValues)}`;
       break;
     case 'pattern':
-      reason = `${shown} does not match '${String(params.pattern)}'`;
+      reason = `${valueRepr} does not match '${String(params.pattern)}'`;
       break;
     case 'format':
-      reason = `${shown} is not a '${String(params.format)}'`;
+      reason = `${valueRepr} is not a '${String(params.format)}'`;
       break;
     case 'oneOf':
-      reason = `${shown} is not valid under any of the given schemas`;
+      reason = `${valueRepr} is not valid under any of the given schemas`;
       break;
     default:
-      reason = `${shown} ${error.message ?? 'is invalid'}`;
+      reason = `${valueRepr} ${error.message ?? 'is invalid'}`;
   }
   const field = segments.at(-1);
   return field === undefined
     ? reason
-    : `Invalid input for field/attribute ${field}. Value: ${shown}. ${reason}`;
+    : `Invalid input for field/attribute ${field}. Value: ${valueRepr}. ${reason}`;
 }

@@ -147,9 +147,9 @@ describe('dev cloud Glance, Keystone and Neutron', function () {
         body: [{ op: 'replace', path: '/protected', value: false }],
       });
       assert.equal((await call(session, 'image', 'DELETE', `/v2/images/${id}`)).status, 204);
-      const gone = await call(session, 'image', 'GET', `/v2/images/${id}`);
-      assert.equal(gone.status, 404);
-      assert.equal(gone.body.code, '404 Not Found');
+      const deletedImage = await call(session, 'image', 'GET', `/v2/images/${id}`);
+      assert.equal(deletedImage.status, 404);
+      assert.equal(deletedImage.body.code, '404 Not Found');
     });
   });
 

@@ -93,9 +93,9 @@ describe('dev cloud restart', function () {
         (await call(session, 'compute', 'GET', `/servers/${id}`)).body.server;
       assert.equal((await show(running)).status, 'ACTIVE');
       assert.equal((await show(stopped)).status, 'SHUTOFF');
-      const gone = await show(removed);
-      assert.equal(gone.status, 'ERROR');
-      assert.match(gone.fault.message, /was not found on the container engine/);
+      const orphan = await show(removed);
+      assert.equal(orphan.status, 'ERROR');
+      assert.match(orphan.fault.message, /was not found on the container engine/);
       await cloud.stop();
     });
 
