@@ -213,7 +213,9 @@ export class ApiServer {
     }
     if (error.status === 401)
       res.setHeader('WWW-Authenticate', `Keystone uri="${this.options.authUrl()}"`);
-    const rendered = renderError(error, mount.style, req.headers.accept);
+    // Tokens are checked by keystonemiddleware in front of every real service, so a 401 has Keystone's shape everywhere.
+    const style = error.status === 401 ? 'keystone' : mount.style;
+    const rendered = renderError(error, style, req.headers.accept);
     // Drain an unread request body, so the connection stays usable for the next request.
     req.resume();
     res.writeHead(rendered.status, {

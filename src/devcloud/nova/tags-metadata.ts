@@ -69,8 +69,9 @@ export function addTagRoutes(router: Router, deps: NovaDeps): void {
     '/servers/{server_id}/tags/{tag}',
     async (request) => {
       const { tag } = request.ctx.params;
-      if (!server(request).tags.includes(tag!))
-        throw new ApiError(404, `Tag ${tag} could not be found.`);
+      const target = server(request);
+      if (!target.tags.includes(tag!))
+        throw new ApiError(404, `Server ${target.id} has no tag '${tag}'`);
       sendEmpty(request.ctx.res, 204);
     },
     options,
@@ -114,7 +115,8 @@ export function addTagRoutes(router: Router, deps: NovaDeps): void {
       const target = server(request);
       const tag = request.ctx.params.tag!;
       requireState(target, 'delete tag', editableStates, { allowTask: true });
-      if (!target.tags.includes(tag)) throw new ApiError(404, `Tag ${tag} could not be found.`);
+      if (!target.tags.includes(tag))
+        throw new ApiError(404, `Server ${target.id} has no tag '${tag}'`);
       target.tags = target.tags.filter((candidate) => candidate !== tag);
       touch(deps, target);
       sendEmpty(request.ctx.res, 204);

@@ -55,6 +55,7 @@ function outcome(step: string, response: RawResponse, compareMessage = false): O
   if (compareMessage && isError && typeof first.message === 'string') {
     result.message = first.message
       .replace(/ Value: \{.*\}\./, ' Value: {...}.')
+      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>')
       .replace(/\d+/g, '#');
   }
   return result;
@@ -159,10 +160,12 @@ async function runSequence(target: Target): Promise<Outcome[]> {
   const prefix = `differential-${randomBytes(4).toString('hex')}`;
   // Nova pages by (created_at, id). On the Zed test cloud, servers created within one
   // second repeated across pages, so each server here gets its own second.
+  const serverIds: string[] = [];
   for (let i = 0; i < 3; i++) {
     if (i > 0) await new Promise((resolve) => setTimeout(resolve, 1100));
     const response = await create({ ...valid, name: `${prefix}-${i}` }, '2.37');
     assert.equal(response.status, 202, response.text);
+    serverIds.push(response.body.server.id);
     target.cleanup.push(() => deleteServer(session, response.body.server.id));
   }
   const firstPage = await call(session, 'compute', 'GET', `/servers?name=^${prefix}&limit=2`);
@@ -178,6 +181,43 @@ async function runSequence(target: Target): Promise<Outcome[]> {
     ...outcome('second page size', secondPage),
     keys: [String(secondPage.body.servers.length)],
   });
+
+  // Steps on a server that exists and is ACTIVE.
+  const serverId = serverIds[0]!;
+  await waitFor(
+    `server ${serverId} to become ACTIVE`,
+    async () => {
+      const shown = await call(session, 'compute', 'GET', `/servers/${serverId}`);
+      if (shown.body?.server?.status === 'ERROR')
+        throw new Error(`server ${serverId} went to ERROR: ${shown.text}`);
+      return shown.body?.server?.status === 'ACTIVE';
+    },
+    60_000,
+    200,
+  );
+  const serverSteps: Array<[string, () => Promise<RawResponse>]> = [
+    [
+      'start an active server',
+      () =>
+        call(session, 'compute', 'POST', `/servers/${serverId}/action`, {
+          body: { 'os-start': null },
+        }),
+    ],
+    [
+      'tags below 2.26',
+      () => call(session, 'compute', 'GET', `/servers/${serverId}/tags`, { microversion: '2.25' }),
+    ],
+    [
+      'unknown tag',
+      () =>
+        call(session, 'compute', 'GET', `/servers/${serverId}/tags/no-such-tag`, {
+          microversion: '2.26',
+        }),
+    ],
+    ['invalid limit', () => call(session, 'compute', 'GET', '/servers?limit=abc')],
+    ['request without token', () => call({ ...session, token: '' }, 'compute', 'GET', '/servers')],
+  ];
+  for (const [step, send] of serverSteps) results.push(outcome(step, await send(), true));
   return results;
 }
 

@@ -154,6 +154,8 @@ describe('dev cloud Nova API without engine', function () {
     const response = await fetch(`${session.endpoints.compute}/servers`);
     assert.equal(response.status, 401);
     assert.match(response.headers.get('www-authenticate') ?? '', /^Keystone uri="/);
+    const body = (await response.json()) as { error?: { code: number; title: string } };
+    assert.equal(body.error?.title, 'Unauthorized');
   });
 
   it('runs power actions with state checks', async function () {
