@@ -30,6 +30,7 @@ const readOnly = new Set([
   'os_hash_algo',
   'os_hash_value',
   'locations',
+  'stores',
   'owner',
 ]);
 export const patchContentTypes = [
@@ -68,6 +69,8 @@ export function imageView(image: ImageRecord): Record<string, unknown> {
     self: `/v2/images/${image.id}`,
     file: `/v2/images/${image.id}/file`,
     schema: '/v2/schemas/image',
+    // Glance with enabled_backends names the store holding the data; the dev cloud has one, called local.
+    ...(image.size !== null ? { stores: 'local' } : {}),
   };
 }
 

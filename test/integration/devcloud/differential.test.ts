@@ -218,6 +218,34 @@ async function runSequence(target: Target): Promise<Outcome[]> {
     ['request without token', () => call({ ...session, token: '' }, 'compute', 'GET', '/servers')],
   ];
   for (const [step, send] of serverSteps) results.push(outcome(step, await send(), true));
+
+  // The field names of a server, an image and the lists, so a missing or extra field shows up.
+  const detail = await call(session, 'compute', 'GET', `/servers/${serverId}`, {
+    microversion: '2.93',
+  });
+  results.push({
+    ...outcome('server fields at 2.93', detail),
+    keys: Object.keys(detail.body.server).sort(),
+  });
+  const image = await call(session, 'image', 'GET', `/v2/images/${imageId}`);
+  results.push({ ...outcome('image fields', image), keys: Object.keys(image.body).sort() });
+  results.push(
+    outcome('image list page', await call(session, 'image', 'GET', '/v2/images?limit=1')),
+  );
+  const missingImage = await call(
+    session,
+    'image',
+    'GET',
+    '/v2/images/00000000-0000-4000-8000-000000000000',
+  );
+  results.push({ ...outcome('missing image', missingImage), message: missingImage.body?.message });
+  results.push(
+    outcome(
+      'missing network',
+      await call(session, 'network', 'GET', '/networks/00000000-0000-4000-8000-000000000000'),
+      true,
+    ),
+  );
   return results;
 }
 
