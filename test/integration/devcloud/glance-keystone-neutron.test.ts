@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { request } from 'node:http';
+import path from 'node:path';
 
 import { startDevCloud, type DevCloud } from '../../support/devcloud.js';
 import { call, passwordSession, type Session } from '../../support/openstack-http.js';
+import { waitFor } from '../../support/process.js';
 import { createServer, memberSession, uploadImage, waitForStatus } from './helpers.js';
 
 const patchType = 'application/openstack-images-v2.1-json-patch';
@@ -42,6 +46,46 @@ describe('dev cloud Glance, Keystone and Neutron', function () {
         Buffer.from(await download.arrayBuffer()).equals(data),
         'downloaded data differs from the upload',
       );
+    });
+
+    it('returns to queued after a cut upload', async function () {
+      const created = await call(session, 'image', 'POST', '/v2/images', {
+        body: { name: 'example/cut:1', container_format: 'docker', disk_format: 'raw' },
+      });
+      const id = created.body.id as string;
+      const upload = request(`${session.endpoints.image}/v2/images/${id}/file`, {
+        method: 'PUT',
+        headers: { 'X-Auth-Token': session.token, 'Content-Type': 'application/octet-stream' },
+      });
+      upload.on('error', () => undefined);
+      upload.write(randomBytes(64 * 1024));
+      await waitFor(
+        'the upload to reach saving',
+        async () => {
+          return (await call(session, 'image', 'GET', `/v2/images/${id}`)).body.status === 'saving';
+        },
+        10_000,
+        50,
+      );
+      upload.destroy();
+
+      await waitFor(
+        'the image to return to queued',
+        async () => {
+          return (await call(session, 'image', 'GET', `/v2/images/${id}`)).body.status === 'queued';
+        },
+        10_000,
+        50,
+      );
+      const leftovers = (await readdir(path.join(cloud.dataDir, 'images'))).filter((name) =>
+        name.startsWith(id),
+      );
+      assert.deepEqual(leftovers, []);
+      const retry = await call(session, 'image', 'PUT', `/v2/images/${id}/file`, {
+        body: Buffer.from('complete'),
+        contentType: 'application/octet-stream',
+      });
+      assert.equal(retry.status, 204);
     });
 
     it('keeps a new image queued', async function () {

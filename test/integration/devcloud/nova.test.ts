@@ -104,6 +104,29 @@ describe('dev cloud Nova API without engine', function () {
     assert.equal(response.status, 400);
   });
 
+  it('rejects malformed JSON', async function () {
+    const response = await fetch(`${session.endpoints.compute}/servers`, {
+      method: 'POST',
+      headers: { 'X-Auth-Token': session.token, 'Content-Type': 'application/json' },
+      body: '{"server": ',
+    });
+    assert.equal(response.status, 400);
+    const body = (await response.json()) as { badRequest?: { message: string } };
+    assert.equal(body.badRequest?.message, 'Malformed request body');
+  });
+
+  it('rejects non-string metadata values', async function () {
+    const before = await call(session, 'compute', 'GET', '/servers');
+    const response = await call(session, 'compute', 'POST', '/servers', {
+      body: { server: { ...base(), metadata: { PORT: 8080 } } },
+      microversion: '2.52',
+    });
+    assert.equal(response.status, 400);
+    assert.match(response.body.badRequest.message, /8080 is not of type 'string'/);
+    const after = await call(session, 'compute', 'GET', '/servers');
+    assert.equal(after.body.servers.length, before.body.servers.length);
+  });
+
   it('rejects unknown flavor', async function () {
     const response = await call(session, 'compute', 'POST', '/servers', {
       body: { server: { ...base(), flavorRef: 'no-such-flavor' } },
