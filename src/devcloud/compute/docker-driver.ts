@@ -5,6 +5,7 @@ import Docker from 'dockerode';
 import type { Logger } from '../../observability/logger.js';
 import type { ServerRecord } from '../model.js';
 import { splitCommandLine } from './command-line.js';
+import { overlappingRoutes } from './host-routes.js';
 import {
   containerName,
   type ComputeDriver,
@@ -87,6 +88,15 @@ export class DockerDriver implements ComputeDriver {
       return name;
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
+
+    // An explicit subnet skips Docker's own overlap check, and the bridge would
+    // take these addresses away from the host's other networks.
+    const overlaps = await overlappingRoutes(this.options.networkCidr);
+    if (overlaps.length > 0) {
+      throw new Error(
+        `network CIDR ${this.options.networkCidr} overlaps host routes (${overlaps.join('; ')}); choose another --network-cidr or use --address-mode fake`,
+      );
     }
     await this.docker.createNetwork({
       Name: name,

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 
 import type Docker from 'dockerode';
 
+import { formatIpv4 } from '../../../src/devcloud/config.js';
+import { parseRouteTable } from '../../../src/devcloud/compute/host-routes.js';
 import { startDevCloud, type DevCloud } from '../../support/devcloud.js';
 import { registerCleanup } from '../../support/hooks.js';
 import { waitFor } from '../../support/process.js';
@@ -176,6 +178,31 @@ async function removeDockerNetwork(docker: Docker, name: string): Promise<void> 
 
 describe('dev cloud Docker network', function () {
   this.timeout(120_000);
+
+  it('refuses a CIDR over a host route', async function () {
+    const engine = await useDocker();
+    const [route] = parseRouteTable(await readFile('/proc/net/route', 'utf8'));
+    if (!route) this.skip();
+    // parseCidr accepts /8 to /29; any of those prefixes still overlaps the route.
+    const cidr = `${formatIpv4(route.network)}/${Math.min(Math.max(route.prefix, 8), 29)}`;
+    const networksBefore = (await engine.docker.listNetworks())
+      .map((network) => network.Name)
+      .sort();
+
+    await assert.rejects(
+      startDevCloud({
+        name: 'devcloud-overlap',
+        dockerSocket: engine.socketPath,
+        dockerNetwork: true,
+        extraArgs: ['--network-cidr', cidr],
+      }),
+      /exited before it was ready[\s\S]*overlaps host routes/,
+    );
+    const networksAfter = (await engine.docker.listNetworks())
+      .map((network) => network.Name)
+      .sort();
+    assert.deepEqual(networksAfter, networksBefore);
+  });
 
   it('gives servers the container address', async function () {
     const engine = await useDocker();

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { splitCommandLine } from '../../../src/devcloud/compute/command-line.js';
+import { overlappingRoutes, parseRouteTable } from '../../../src/devcloud/compute/host-routes.js';
 import { parseCidr, resolveConfig } from '../../../src/devcloud/config.js';
 import { ApiError } from '../../../src/devcloud/http/errors.js';
 import { negotiateMicroversion } from '../../../src/devcloud/nova/microversion.js';
 import { pythonRepr } from '../../../src/devcloud/nova/python-repr.js';
+import { makeStateDir, removeStateDir } from '../../support/state.js';
 
 function negotiate(headers: Record<string, string>): {
   version: string;
@@ -107,5 +111,33 @@ describe('dev cloud parsing', function () {
     it('rejects an invalid CIDR', function () {
       assert.throws(() => parseCidr('10.0.0.0/33'), /invalid networkCidr "10\.0\.0\.0\/33"/);
     });
+  });
+});
+
+describe('dev cloud host routes', function () {
+  const table = [
+    'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT',
+    'eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0',
+    'eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0',
+    'wg0\t0000000A\t00000000\t0001\t0\t0\t0\t000000FF\t0\t0\t0',
+  ].join('\n');
+
+  it('parses routes without the default route', function () {
+    assert.deepEqual(parseRouteTable(table), [
+      { network: 0xc0000200, prefix: 24, iface: 'eth0' },
+      { network: 0x0a000000, prefix: 8, iface: 'wg0' },
+    ]);
+  });
+
+  it('finds a route that overlaps the network CIDR', async function () {
+    const dir = await makeStateDir('dcroute');
+    try {
+      const file = path.join(dir, 'route');
+      await writeFile(file, table);
+      assert.deepEqual(await overlappingRoutes('10.1.0.0/16', file), ['10.0.0.0/8 dev wg0']);
+      assert.deepEqual(await overlappingRoutes('172.31.0.0/24', file), []);
+    } finally {
+      await removeStateDir(dir);
+    }
   });
 });
