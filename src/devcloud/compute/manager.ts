@@ -295,12 +295,27 @@ export class ComputeManager {
     this.deps.log.info({ serverID: server.id }, 'server deleted');
   }
 
-  /** Applies a change the engine reported but the dev cloud did not ask for, such as a container exiting. */
+  /**
+   * Applies a change the engine reported but the dev cloud did not ask for, such
+   * as a container exiting. Events of the dev cloud's own actions arrive after
+   * those actions finished, so the container is inspected again and only its
+   * current state counts.
+   */
   private async onEngineEvent(event: ContainerEvent): Promise<void> {
     const server = this.deps.store.data.servers[event.serverId];
     if (!server || server.deletedAt || server.taskState !== null || server.vmState === 'building')
       return;
-    this.applyContainerState(server, event.state, 'the container changed outside the dev cloud');
+    let state: ContainerState;
+    try {
+      ({ state } = await this.deps.driver.inspect(server));
+    } catch (err) {
+      this.deps.log.warn(
+        { err, serverID: server.id },
+        'cannot inspect a container after an engine event',
+      );
+      return;
+    }
+    this.applyContainerState(server, state, 'the container changed outside the dev cloud');
   }
 
   private applyContainerState(server: ServerRecord, state: ContainerState, reason: string): void {

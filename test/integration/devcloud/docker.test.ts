@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 
 import type Docker from 'dockerode';
 
-import { startDevCloud, type DevCloud } from '../../support/devcloud.js';
+import { devCloudAdmin, startDevCloud, type DevCloud } from '../../support/devcloud.js';
 import { buildTestImage, useDocker } from '../../support/docker.js';
 import { call, type Session } from '../../support/openstack-http.js';
 import { createServer, memberSession, uploadImage, waitForGone, waitForStatus } from './helpers.js';
@@ -163,6 +163,34 @@ describe('dev cloud with the harness dockerd', function () {
       after.Config.Env.includes('GREETING=rebuilt'),
       `Env was ${after.Config.Env.join(' ')}`,
     );
+  });
+
+  it('stays ACTIVE after its own engine events', async function () {
+    await call(session, 'compute', 'POST', `/servers/${serverId}/action`, {
+      body: { reboot: { type: 'HARD' } },
+    });
+    await waitForStatus(session, serverId, 'ACTIVE');
+    await call(session, 'compute', 'POST', `/servers/${serverId}/action`, {
+      body: { rebuild: { imageRef: imageId } },
+    });
+    await waitForStatus(session, serverId, 'ACTIVE');
+
+    // The die, destroy and start events of the reboot and rebuild arrive after the
+    // actions finished; none of them may flip the server away from ACTIVE.
+    const seen = new Set<string>();
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      seen.add((await call(session, 'compute', 'GET', `/servers/${serverId}`)).body.server.status);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await devCloudAdmin(cloud, 'POST', '/settle');
+    const servers = await devCloudAdmin<{ servers: Array<{ id: string; vmState: string }> }>(
+      cloud,
+      'GET',
+      '/servers',
+    );
+    assert.deepEqual([...seen], ['ACTIVE']);
+    assert.equal(servers.servers.find((server) => server.id === serverId)?.vmState, 'active');
   });
 
   it('marks an exited container SHUTOFF', async function () {
