@@ -27,6 +27,7 @@ interface Options {
   pollIntervalActive: string;
   pollIntervalIdle: string;
   readyTimeout: number;
+  operatorEnv: Record<string, string>;
   write: boolean;
   json?: string;
 }
@@ -61,6 +62,19 @@ function duration(value: string): number {
   }
 }
 
+function environmentVariable(
+  value: string,
+  previous: Record<string, string>,
+): Record<string, string> {
+  const equals = value.indexOf('=');
+  if (equals < 1) {
+    throw new InvalidArgumentError(
+      `expected NAME=VALUE, such as NODE_OPTIONS=--max-old-space-size=256. Received: ${value}`,
+    );
+  }
+  return { ...previous, [value.slice(0, equals)]: value.slice(equals + 1) };
+}
+
 /** Flags of `run` that select the server observer; bulk is the operator's default. */
 function observerArgs(mode: ObserverMode): string[] {
   return mode === 'bulk' ? [] : ['--server-observer', mode];
@@ -91,6 +105,7 @@ async function main(options: Options, commandLine: string): Promise<void> {
       pollIntervalIdle: options.pollIntervalIdle,
       idleWindowMs: options.idle,
       readyTimeoutMs: options.readyTimeout,
+      operatorEnv: options.operatorEnv,
       instanceSpec: benchmarkInstanceSpec,
       observerArgs,
     });
@@ -174,6 +189,12 @@ const program = new Command()
     'give up when not all instances are Ready after this long',
     duration,
     15 * 60_000,
+  )
+  .option(
+    '--operator-env <name=value>',
+    'environment variable for the operator process, such as NODE_OPTIONS=--max-old-space-size=256; repeatable',
+    environmentVariable,
+    {},
   )
   .option('--no-write', 'print the figures without updating bench/BENCHMARKS.md')
   .option('--json <file>', 'also write the raw results as JSON to this file');

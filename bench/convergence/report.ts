@@ -41,7 +41,19 @@ export function renderReport(results: readonly ScenarioResult[], context: Report
       callsByServiceAndMethod(result.convergence.counts.openstack),
     ),
     '#### Kubernetes API requests of the operator during convergence, by verb and resource',
-    renderBreakdown(results, (result) => result.convergence.counts.kube),
+    'Count, and in brackets the mean time kube-apiserver took to serve one.',
+    renderBreakdown(
+      results,
+      (result) => result.convergence.counts.kube,
+      (result, key, count) => {
+        const secondsTotal = result.convergence.counts.kubeSeconds.get(key);
+        return secondsTotal === undefined
+          ? String(count)
+          : `${count} (${((secondsTotal / count) * 1000).toFixed(1)} ms)`;
+      },
+    ),
+    '#### The operator during convergence',
+    renderOperator(results),
   ];
   const steady = results.filter((result) => result.steady !== undefined);
   if (steady.length > 0) parts.push('#### Steady state', renderSteady(steady));
@@ -112,13 +124,49 @@ function renderConvergence(results: readonly ScenarioResult[]): string {
 function renderBreakdown(
   results: readonly ScenarioResult[],
   pick: (result: ScenarioResult) => Map<string, number>,
+  cell: (result: ScenarioResult, key: string, count: number) => string = (_r, _k, count) =>
+    String(count),
 ): string {
   const maps = results.map(pick);
   const keys = [...new Set(maps.flatMap((map) => [...map.keys()]))].sort();
   if (keys.length === 0) return '(none)';
   return table(
     ['request', ...results.map((result) => result.settings.label)],
-    keys.map((key) => [`\`${key}\``, ...maps.map((map) => map.get(key) ?? 0)]),
+    keys.map((key) => [
+      `\`${key}\``,
+      ...maps.map((map, index) => cell(results[index]!, key, map.get(key) ?? 0)),
+    ]),
+  );
+}
+
+function renderOperator(results: readonly ScenarioResult[]): string {
+  return table(
+    [
+      'run',
+      'reconciles per instance',
+      'mean reconcile (ms)',
+      'mean queue wait (s)',
+      'apiserver time on its requests (s)',
+      'RSS at start / peak / end (MB)',
+      'V8 heap used / total at end (MB)',
+    ],
+    results.map((result) => {
+      const c = result.convergence;
+      const m = c.operatorMetrics;
+      let apiserverSeconds = 0;
+      for (const value of c.counts.kubeSeconds.values()) apiserverSeconds += value;
+      return [
+        result.settings.label,
+        (m.reconcileCount / result.settings.instances).toFixed(2),
+        m.reconcileCount === 0
+          ? 'n/a'
+          : ((m.reconcileSecondsSum / m.reconcileCount) * 1000).toFixed(1),
+        m.queueWaitCount === 0 ? 'n/a' : (m.queueWaitSecondsSum / m.queueWaitCount).toFixed(2),
+        apiserverSeconds.toFixed(1),
+        `${megabytes(c.operatorStartRssBytes)} / ${megabytes(c.operatorPeakRssBytes)} / ${megabytes(c.operatorEndRssBytes)}`,
+        `${megabytes(m.heapUsedBytes)} / ${megabytes(m.heapTotalBytes)}`,
+      ];
+    }),
   );
 }
 

@@ -14,6 +14,7 @@ import { startRunEnvironment, type RunEnvironment } from '../harness/environment
 import { LoadMeter, type LoadReading } from '../harness/machine.js';
 import { totalCalls } from '../harness/openstack-calls.js';
 import { startOperator, type OperatorProcess } from '../harness/operator.js';
+import { readOperatorMetrics, type OperatorMetrics } from '../harness/operator-metrics.js';
 import { ReadyWatch } from '../harness/ready-watch.js';
 import { between, takeSnapshot, type PhaseCounts } from './snapshot.js';
 import { percentile } from './stats.js';
@@ -32,6 +33,8 @@ export interface ScenarioSettings {
   buildDelayMs: number;
   pollIntervalActive: string;
   pollIntervalIdle: string;
+  /** Environment variables for the operator process, such as NODE_OPTIONS. */
+  operatorEnv: Record<string, string>;
   /** Steady-state window after convergence, in milliseconds; 0 skips it. */
   idleWindowMs: number;
   /** Give up waiting for Ready after this long, in milliseconds. */
@@ -54,6 +57,14 @@ export interface ConvergenceFigures {
   readyMaxMs: number;
   counts: PhaseCounts;
   operatorPeakRssBytes: number;
+  /** RSS of the operator once it was ready, before the first create. */
+  operatorStartRssBytes: number;
+  /** RSS of the operator when the last instance was Ready. */
+  operatorEndRssBytes: number;
+  /** The operator's own metrics when the last instance was Ready. */
+  operatorMetrics: OperatorMetrics;
+  /** Instances that became Ready in each second after the first create (index = second). */
+  readyPerSecond: number[];
   load: LoadReading;
 }
 
@@ -67,6 +78,7 @@ export interface SteadyFigures {
   instanceWatchEvents: number;
   operatorCpuPercent: number;
   operatorRssBytes: number;
+  operatorMetrics: OperatorMetrics;
   load: LoadReading;
 }
 
@@ -99,6 +111,7 @@ export async function runScenario(settings: ScenarioSettings): Promise<ScenarioR
       pollIntervalActive: settings.pollIntervalActive,
       pollIntervalIdle: settings.pollIntervalIdle,
       extraArgs: settings.observerArgs(settings.observer),
+      env: settings.operatorEnv,
       logDir,
       label: settings.label,
     });
@@ -146,9 +159,16 @@ async function converge(
   const lastReady = Math.max(...watch.readyAt.values());
 
   const after = await takeSnapshot(env.client, env.cloud.adminUrl, operator.sampler);
+  const operatorMetrics = await readOperatorMetrics(operator.metricsUrl);
   const perInstance = [...applied.createdAt].map(
     ([name, createdAt]) => watch.readyAt.get(name)! - createdAt,
   );
+  const readyPerSecond: number[] = [];
+  for (const readyAt of watch.readyAt.values()) {
+    const second = Math.floor((readyAt - applied.startedAt) / 1000);
+    while (readyPerSecond.length <= second) readyPerSecond.push(0);
+    readyPerSecond[second]! += 1;
+  }
   const applyMs = applied.finishedAt - applied.startedAt;
   return {
     applyMs,
@@ -166,6 +186,10 @@ async function converge(
     readyMaxMs: Math.max(...perInstance),
     counts: between(before, after),
     operatorPeakRssBytes: operator.sampler.peakRssBytes(),
+    operatorStartRssBytes: before.operator.rssBytes,
+    operatorEndRssBytes: after.operator.rssBytes,
+    operatorMetrics,
+    readyPerSecond,
     load: load.stop(),
   };
 }
@@ -192,6 +216,7 @@ async function idle(
     instanceWatchEvents: watch.events - eventsBefore,
     operatorCpuPercent: (counts.operatorCpuSeconds / (counts.durationMs / 1000)) * 100,
     operatorRssBytes: after.operator.rssBytes,
+    operatorMetrics: await readOperatorMetrics(operator.metricsUrl),
     load: load.stop(),
   };
 }

@@ -5,7 +5,7 @@
  */
 import {
   attributeCounts,
-  readRequestCounts,
+  readApiserverRequests,
   subtractCounts,
   type RequestCounts,
 } from '../harness/apiserver-metrics.js';
@@ -17,6 +17,7 @@ import type { ProcSample, ProcSampler } from '../harness/proc-sampler.js';
 export interface Snapshot {
   at: number;
   kube: RequestCounts;
+  kubeSeconds: RequestCounts;
   ownKube: RequestTally;
   openstack: CallCounts;
   operator: ProcSample;
@@ -27,6 +28,12 @@ export interface PhaseCounts {
   durationMs: number;
   /** Kubernetes API requests of the operator, by `VERB resource`. */
   kube: RequestCounts;
+  /**
+   * Seconds kube-apiserver spent serving the operator's requests, by `VERB
+   * resource`. Keys the benchmark also sent requests on in the phase are left
+   * out, because their time cannot be split.
+   */
+  kubeSeconds: RequestCounts;
   /** Kubernetes API requests kube-apiserver sent for itself (its identity Lease). */
   kubeApiserverOwn: RequestCounts;
   /** OpenStack calls by `service METHOD route`. */
@@ -40,13 +47,14 @@ export async function takeSnapshot(
   adminUrl: string,
   sampler: ProcSampler,
 ): Promise<Snapshot> {
-  const [kube, openstack] = await Promise.all([
-    readRequestCounts(client),
+  const [apiserver, openstack] = await Promise.all([
+    readApiserverRequests(client),
     readCallCounts(adminUrl),
   ]);
   return {
     at: Date.now(),
-    kube,
+    kube: apiserver.counts,
+    kubeSeconds: apiserver.seconds,
     ownKube: new Map(client.tally),
     openstack,
     operator: sampler.sample(),
@@ -57,9 +65,15 @@ export async function takeSnapshot(
 export function between(before: Snapshot, after: Snapshot): PhaseCounts {
   const kube = subtractCounts(after.kube, before.kube, before.ownKube, after.ownKube);
   const { operator, apiserver } = attributeCounts(kube);
+  const ownKeys = new Set(subtractCounts(after.ownKube, before.ownKube).keys());
+  const seconds = subtractCounts(after.kubeSeconds, before.kubeSeconds);
+  for (const key of seconds.keys()) {
+    if (ownKeys.has(key) || !operator.has(key)) seconds.delete(key);
+  }
   return {
     durationMs: after.at - before.at,
     kube: operator,
+    kubeSeconds: seconds,
     kubeApiserverOwn: apiserver,
     openstack: subtractCalls(after.openstack, before.openstack),
     operatorCpuSeconds: after.operator.cpuSeconds - before.operator.cpuSeconds,

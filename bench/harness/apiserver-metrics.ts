@@ -1,6 +1,7 @@
 /**
  * Kubernetes API request counts from kube-apiserver's own
- * `apiserver_request_total` counter, read before and after a phase of a
+ * `apiserver_request_total` counter, and the time it spent on them from
+ * `apiserver_request_duration_seconds`, read before and after a phase of a
  * benchmark and subtracted.
  */
 import type { KubeClient, RequestTally } from './kube-client.js';
@@ -18,31 +19,46 @@ export const WRITE_VERBS: ReadonlySet<string> = new Set([
   'DELETECOLLECTION',
 ]);
 
-const METRIC = 'apiserver_request_total';
+const COUNT_METRIC = 'apiserver_request_total';
+const SECONDS_METRIC = 'apiserver_request_duration_seconds_sum';
+
+/** Request counts and the seconds kube-apiserver spent serving them, both by verb and resource. */
+export interface ApiserverRequests {
+  counts: RequestCounts;
+  seconds: RequestCounts;
+}
 
 /**
- * Reads /metrics and sums apiserver_request_total over status codes, scopes
- * and versions into counts by verb and resource. Non-resource requests
- * (like /metrics itself) have an empty resource label and are left out.
- * Rejects when /metrics does not return 200.
+ * Reads /metrics and sums apiserver_request_total and
+ * apiserver_request_duration_seconds over status codes, scopes and versions
+ * into values by verb and resource. Non-resource requests (like /metrics
+ * itself) have an empty resource label and are left out. Rejects when
+ * /metrics does not return 200.
  */
-export async function readRequestCounts(client: KubeClient): Promise<RequestCounts> {
+export async function readApiserverRequests(client: KubeClient): Promise<ApiserverRequests> {
   const response = await client.request<string>('GET', '/metrics');
   if (response.status !== 200) {
     throw new Error(
       `GET /metrics on ${client.server} failed with ${response.status}: ${String(response.body).slice(0, 300)}`,
     );
   }
-  return parseRequestCounts(response.body);
+  return {
+    counts: parseRequestCounts(response.body),
+    seconds: parseRequestCounts(response.body, SECONDS_METRIC),
+  };
 }
 
-/** Parses the Prometheus text exposition of apiserver_request_total into counts by verb and resource. */
-export function parseRequestCounts(text: string): RequestCounts {
+/**
+ * Parses one per-request metric of the Prometheus text exposition
+ * (apiserver_request_total unless `metric` names another) into values by
+ * verb and resource.
+ */
+export function parseRequestCounts(text: string, metric = COUNT_METRIC): RequestCounts {
   const counts: RequestCounts = new Map();
   for (const line of text.split('\n')) {
-    if (!line.startsWith(`${METRIC}{`)) continue;
+    if (!line.startsWith(`${metric}{`)) continue;
     const close = line.lastIndexOf('}');
-    const labels = parseLabels(line.slice(METRIC.length + 1, close));
+    const labels = parseLabels(line.slice(metric.length + 1, close));
     const value = Number(
       line
         .slice(close + 1)

@@ -23,6 +23,8 @@ export interface OperatorSettings {
   pollIntervalIdle: string;
   /** More flags, such as ['--server-observer', 'per-instance']. */
   extraArgs: string[];
+  /** Environment variables added to the benchmark's own, such as NODE_OPTIONS. */
+  env: Record<string, string>;
   /** Folder for the log file. */
   logDir: string;
   label: string;
@@ -69,6 +71,7 @@ export async function startOperator(settings: OperatorSettings): Promise<Operato
     command: process.execPath,
     args,
     logPath: path.join(settings.logDir, `operator-${settings.label}.log`),
+    env: { ...process.env, ...settings.env },
   });
   const sampler = new ProcSampler(server.pid).start();
 
