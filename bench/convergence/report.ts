@@ -7,6 +7,7 @@ import type { LoadReading, MachineInfo } from '../harness/machine.js';
 import { callsByServiceAndMethod, totalCalls } from '../harness/openstack-calls.js';
 import { table } from '../results-page.js';
 import type { ScenarioResult } from './scenario.js';
+import type { PhaseCounts } from './snapshot.js';
 
 /** The targets the figures are compared with. */
 export const targets = {
@@ -54,9 +55,19 @@ export function renderReport(results: readonly ScenarioResult[], context: Report
     ),
     '#### The operator during convergence',
     renderOperator(results),
+    '#### CPU seconds by process during convergence',
+    `The machine offers ${context.machine.cpus} CPU seconds per second of wall time; every process below shares them.`,
+    renderCpu(results, (result) => result.convergence.counts),
   ];
   const steady = results.filter((result) => result.steady !== undefined);
-  if (steady.length > 0) parts.push('#### Steady state', renderSteady(steady));
+  if (steady.length > 0) {
+    parts.push(
+      '#### Steady state',
+      renderSteady(steady),
+      '#### CPU seconds by process in the steady-state window',
+      renderCpu(steady, (result) => result.steady!.counts),
+    );
+  }
   const comparison = renderComparison(results);
   if (comparison) parts.push('#### Bulk observation compared with a GET per instance', comparison);
   parts.push('#### Targets', renderTargets(results));
@@ -136,6 +147,26 @@ function renderBreakdown(
       `\`${key}\``,
       ...maps.map((map, index) => cell(results[index]!, key, map.get(key) ?? 0)),
     ]),
+  );
+}
+
+function renderCpu(
+  results: readonly ScenarioResult[],
+  pick: (result: ScenarioResult) => PhaseCounts,
+): string {
+  const names = [
+    ...new Set(results.flatMap((result) => Object.keys(pick(result).cpuSecondsByProcess))),
+  ];
+  return table(
+    ['run', 'wall (s)', ...names],
+    results.map((result) => {
+      const counts = pick(result);
+      return [
+        result.settings.label,
+        seconds(counts.durationMs),
+        ...names.map((name) => (counts.cpuSecondsByProcess[name] ?? 0).toFixed(1)),
+      ];
+    }),
   );
 }
 

@@ -136,6 +136,17 @@ export async function runScenario(settings: ScenarioSettings): Promise<ScenarioR
   }
 }
 
+/** Returns the PIDs whose CPU time each phase reports, by name. */
+function processesOf(env: RunEnvironment, operator: OperatorProcess): Record<string, number> {
+  return {
+    operator: operator.process.pid,
+    'kube-apiserver': env.controlPlane.pids.apiserver,
+    etcd: env.controlPlane.pids.etcd,
+    'dev cloud': env.cloud.process.pid,
+    benchmark: process.pid,
+  };
+}
+
 /** Returns the settings without their functions, for the JSON results. */
 function plainSettings(settings: ScenarioSettings): ScenarioResult['settings'] {
   const plain: Partial<ScenarioSettings> = { ...settings };
@@ -152,13 +163,14 @@ async function converge(
   spec: ContainerInstanceSpec,
 ): Promise<ConvergenceFigures> {
   const load = new LoadMeter();
-  const before = await takeSnapshot(env.client, env.cloud.adminUrl, operator.sampler);
+  const processes = processesOf(env, operator);
+  const before = await takeSnapshot(env.client, env.cloud.adminUrl, operator.sampler, processes);
 
   const applied = await applyInstances(env.client, env.namespace, settings.instances, spec);
   await watch.waitForReady(settings.instances, settings.readyTimeoutMs);
   const lastReady = Math.max(...watch.readyAt.values());
 
-  const after = await takeSnapshot(env.client, env.cloud.adminUrl, operator.sampler);
+  const after = await takeSnapshot(env.client, env.cloud.adminUrl, operator.sampler, processes);
   const operatorMetrics = await readOperatorMetrics(operator.metricsUrl);
   const perInstance = [...applied.createdAt].map(
     ([name, createdAt]) => watch.readyAt.get(name)! - createdAt,
@@ -201,10 +213,11 @@ async function idle(
   watch: ReadyWatch,
 ): Promise<SteadyFigures> {
   const load = new LoadMeter();
-  const before = await takeSnapshot(env.client, env.cloud.adminUrl, operator.sampler);
+  const processes = processesOf(env, operator);
+  const before = await takeSnapshot(env.client, env.cloud.adminUrl, operator.sampler, processes);
   const eventsBefore = watch.events;
   await new Promise((resolve) => setTimeout(resolve, settings.idleWindowMs));
-  const after = await takeSnapshot(env.client, env.cloud.adminUrl, operator.sampler);
+  const after = await takeSnapshot(env.client, env.cloud.adminUrl, operator.sampler, processes);
 
   const counts = between(before, after);
   const minutes = counts.durationMs / 60_000;

@@ -11,7 +11,7 @@ import {
 } from '../harness/apiserver-metrics.js';
 import type { KubeClient, RequestTally } from '../harness/kube-client.js';
 import { readCallCounts, subtractCalls, type CallCounts } from '../harness/openstack-calls.js';
-import type { ProcSample, ProcSampler } from '../harness/proc-sampler.js';
+import { readProcSample, type ProcSample, type ProcSampler } from '../harness/proc-sampler.js';
 
 /** Every counter at one moment. */
 export interface Snapshot {
@@ -21,6 +21,8 @@ export interface Snapshot {
   ownKube: RequestTally;
   openstack: CallCounts;
   operator: ProcSample;
+  /** CPU seconds since start of each process named in `processes`. */
+  cpuSeconds: Record<string, number>;
 }
 
 /** Counter differences between two snapshots. */
@@ -34,18 +36,24 @@ export interface PhaseCounts {
    * out, because their time cannot be split.
    */
   kubeSeconds: RequestCounts;
-  /** Kubernetes API requests kube-apiserver sent for itself (its identity Lease). */
+  /** Kubernetes API requests on resources the operator does not use, which kube-apiserver sends for itself. */
   kubeApiserverOwn: RequestCounts;
   /** OpenStack calls by `service METHOD route`. */
   openstack: CallCounts;
   operatorCpuSeconds: number;
+  /** CPU seconds each process used in the phase: the operator, kube-apiserver, etcd, the dev cloud and the benchmark. */
+  cpuSecondsByProcess: Record<string, number>;
 }
 
-/** Reads every counter; rejects when kube-apiserver, the dev cloud or /proc cannot be read. */
+/**
+ * Reads every counter, and the CPU time of each process in `processes` (name
+ * to PID). Rejects when kube-apiserver, the dev cloud or /proc cannot be read.
+ */
 export async function takeSnapshot(
   client: KubeClient,
   adminUrl: string,
   sampler: ProcSampler,
+  processes: Record<string, number>,
 ): Promise<Snapshot> {
   const [apiserver, openstack] = await Promise.all([
     readApiserverRequests(client),
@@ -58,6 +66,9 @@ export async function takeSnapshot(
     ownKube: new Map(client.tally),
     openstack,
     operator: sampler.sample(),
+    cpuSeconds: Object.fromEntries(
+      Object.entries(processes).map(([name, pid]) => [name, readProcSample(pid).cpuSeconds]),
+    ),
   };
 }
 
@@ -68,7 +79,9 @@ export function between(before: Snapshot, after: Snapshot): PhaseCounts {
   const ownKeys = new Set(subtractCounts(after.ownKube, before.ownKube).keys());
   const seconds = subtractCounts(after.kubeSeconds, before.kubeSeconds);
   for (const key of seconds.keys()) {
-    if (ownKeys.has(key) || !operator.has(key)) seconds.delete(key);
+    // A watch lasts as long as the client keeps it open, so its duration says nothing about load.
+    const watch = key.startsWith('WATCH ');
+    if (watch || ownKeys.has(key) || !operator.has(key)) seconds.delete(key);
   }
   return {
     durationMs: after.at - before.at,
@@ -77,5 +90,11 @@ export function between(before: Snapshot, after: Snapshot): PhaseCounts {
     kubeApiserverOwn: apiserver,
     openstack: subtractCalls(after.openstack, before.openstack),
     operatorCpuSeconds: after.operator.cpuSeconds - before.operator.cpuSeconds,
+    cpuSecondsByProcess: Object.fromEntries(
+      Object.entries(after.cpuSeconds).map(([name, seconds]) => [
+        name,
+        seconds - (before.cpuSeconds[name] ?? 0),
+      ]),
+    ),
   };
 }

@@ -103,10 +103,22 @@ export function subtractCounts(
 }
 
 /**
- * Splits request counts into those the operator sent and those kube-apiserver
- * sends for itself. The apiserver renews its identity Lease in kube-system
- * about every 10 s. The benchmark runs the operator without leader
- * election, so every Lease request is the apiserver's own.
+ * Resources the operator reads or writes: its own resource, the Secrets it
+ * reads clouds.yaml and pull credentials from, and Events (core and
+ * events.k8s.io both use the resource name `events`).
+ */
+const OPERATOR_RESOURCES: ReadonlySet<string> = new Set([
+  'containerinstances',
+  'secrets',
+  'events',
+]);
+
+/**
+ * Splits request counts into those the operator sent and those
+ * kube-apiserver sends for itself, by resource. kube-apiserver renews its
+ * identity Lease in kube-system about every 10 s and its controllers list
+ * services and the like. The benchmark runs the operator without leader
+ * election, so the operator touches no Lease.
  */
 export function attributeCounts(counts: RequestCounts): {
   operator: RequestCounts;
@@ -115,8 +127,8 @@ export function attributeCounts(counts: RequestCounts): {
   const operator: RequestCounts = new Map();
   const apiserver: RequestCounts = new Map();
   for (const [key, value] of counts) {
-    const resource = key.split(' ')[1] ?? '';
-    (resource.startsWith('leases') ? apiserver : operator).set(key, value);
+    const resource = (key.split(' ')[1] ?? '').split('/')[0]!;
+    (OPERATOR_RESOURCES.has(resource) ? operator : apiserver).set(key, value);
   }
   return { operator, apiserver };
 }

@@ -60,6 +60,16 @@ describe('apiserver request counts', () => {
     assert.equal(operator.has('PUT leases'), false);
   });
 
+  it('attributes status writes to the operator', () => {
+    const { operator } = attributeCounts(parseRequestCounts(exposition));
+    assert.equal(operator.get('PATCH containerinstances/status'), 7);
+  });
+
+  it('attributes service lists to the apiserver', () => {
+    const { apiserver } = attributeCounts(new Map([['LIST services', 1]]));
+    assert.equal(apiserver.get('LIST services'), 1);
+  });
+
   it('counts only write verbs as writes', () => {
     const counts = new Map([
       ['GET containerinstances', 50],
