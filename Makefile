@@ -97,15 +97,17 @@ cloud-status: ## Show the OpenStack test cloud's services, memory, endpoints and
 
 # Extra flags for the convergence benchmark, e.g. BENCH_FLAGS='--sizes 100,1000,5000 --idle 5m'.
 BENCH_FLAGS ?=
+# Image sizes of the image streaming benchmark, in MiB.
+BENCH_IMAGE_SIZES ?= 100 500
 
 .PHONY: bench
 bench: build control-plane-build ## Run the benchmarks that fit in about 15 minutes and write bench/BENCHMARKS.md (BENCH_FLAGS adds flags)
 	node dist/bench/convergence.js --sizes 100,1000 --compare 100 --idle 2m $(BENCH_FLAGS)
-	@if [ -f dist/bench/image-streaming.js ]; then \
-	  node dist/bench/image-streaming.js; \
-	else \
-	  echo "bench: dist/bench/image-streaming.js does not exist in this build; image streaming skipped"; \
-	fi
+	reports=$$(mktemp -d) && trap 'rm -rf "$$reports"' EXIT && \
+	for size in $(BENCH_IMAGE_SIZES); do \
+	  node dist/bench/image-streaming.js --size-mib "$$size" --no-write > "$$reports/$$size.md" || exit 1; \
+	done && \
+	node dist/bench/write-section.js image-streaming $(foreach size,$(BENCH_IMAGE_SIZES),"$$reports/$(size).md")
 
 .PHONY: demo
 demo: build ## Start everything on embedded defaults and run the sample instances
