@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Measures the OpenStack test cloud's lifecycle on this machine and prints a
-# Markdown table: `make cloud-up && make cloud-down` twice in a row on the
-# machine's cloud, with a repeated cloud-up in between that finds it running,
-# then a configure from scratch in a scratch state folder, so the machine's
-# cloud keeps its data. Stops the machine's cloud, so it exits early while
+# Markdown table. It runs `make cloud-up && make cloud-down` twice in a row on
+# the machine's cloud, with a repeated cloud-up in between that finds it
+# running. Then it configures from scratch in a scratch state folder, so the
+# machine's cloud keeps its data. Stops the machine's cloud, so it exits early while
 # test runs hold leases on it; restarts it afterwards if it was running.
 #
 #   bench/openstack-cloud.sh
@@ -32,7 +32,7 @@ measure() {
 }
 
 # A test run of another worktree may start the cloud between two steps,
-# which would turn a cold start into a no-op; such a figure is not reported.
+# which turns a cold start into a no-op, so such a figure is not reported.
 expect_cold_start() {
   if grep -q "already running" <<<"$last_output"; then
     echo "bench: another test run started the cloud during the bench; run again when the machine is quieter" >&2
