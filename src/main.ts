@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 
 import { registerRunCommand } from './cmd/run.js';
+import { containerInstanceWiring } from './containerinstance/index.js';
 import { registerDevcloudCommand } from './devcloud/command.js';
 
 /**
@@ -14,10 +15,7 @@ export function buildProgram(): Command {
     .name('nova-docker-operator')
     .description('Runs ContainerInstance resources as Nova-Docker servers on OpenStack')
     .showHelpAfterError();
-  // NOTE: the ContainerInstance reconciler plugs in here as the run command's
-  // wiring (resource type, watchSecrets, setup). Until it exists, `run`
-  // validates its flags and then exits 1 saying no reconciler is registered.
-  registerRunCommand(program, undefined);
+  registerRunCommand(program, containerInstanceWiring());
   registerDevcloudCommand(program);
   return program;
 }

@@ -17,7 +17,12 @@ export interface RunConfig {
   pollIntervalActiveMs: number;
   pollIntervalIdleMs: number;
   defaultCloudSecret: { namespace: string; name: string } | undefined;
+  /** Cloud to use from the default Secret's clouds.yaml; undefined when it holds one cloud. */
+  defaultCloudName: string | undefined;
   defaultNetwork: string | undefined;
+  /** Replace servers that stay in ERROR for erroredServerGraceMs. */
+  recreateErroredServers: boolean;
+  erroredServerGraceMs: number;
   leaderElect: boolean;
   leaderElectionNamespace: string | undefined;
   leaderElectionId: string;
@@ -134,8 +139,27 @@ export function addRunOptions(command: Command): Command {
     )
     .addOption(
       new Option(
+        '--default-cloud-name <name>',
+        'cloud to use from the clouds.yaml of --default-cloud-secret (default: its only cloud)',
+      ),
+    )
+    .addOption(
+      new Option(
         '--default-network <name>',
-        'network for ContainerInstances without spec.networks (default: no network)',
+        'network for ContainerInstances without spec.networks (default: none, so Nova picks with networks "auto")',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--no-recreate-errored-servers',
+        'only report servers in ERROR; by default a server that stays in ERROR for --errored-server-grace is replaced',
+      ),
+    )
+    .addOption(
+      durationOption(
+        '--errored-server-grace <duration>',
+        'time a server may stay in ERROR before it is replaced; doubles with each replacement in a row, up to 1h',
+        300_000,
       ),
     )
     .addOption(
@@ -255,7 +279,10 @@ export function toRunConfig(
     pollIntervalActiveMs,
     pollIntervalIdleMs,
     defaultCloudSecret,
+    defaultCloudName: (values.defaultCloudName as string | undefined) || undefined,
     defaultNetwork: values.defaultNetwork as string | undefined,
+    recreateErroredServers: values.recreateErroredServers !== false,
+    erroredServerGraceMs: values.erroredServerGrace as number,
     leaderElect,
     leaderElectionNamespace,
     leaderElectionId: values.leaderElectionId as string,

@@ -29,6 +29,11 @@ export interface ReconcilerContext<T extends KubernetesObject> {
   informer: Informer<T>;
   /** Cache of Secrets in the watched namespace(s); undefined unless the wiring sets watchSecrets. */
   secrets: Informer<V1Secret> | undefined;
+  /**
+   * Queues a key of the reconciled resource, for changes Kubernetes does not
+   * see (e.g. a server changed in OpenStack). Ignored until this replica leads.
+   */
+  enqueue(key: string): void;
 }
 
 /** Result of the wiring's setup: the reconciler and how Secret changes map to its keys. */
@@ -36,6 +41,10 @@ export interface ReconcilerSetup<T extends KubernetesObject> {
   reconciler: Reconciler<T> | ReconcileFunction<T>;
   /** Keys of the objects to reconcile again when this Secret changes. */
   secretKeys?: (secret: V1Secret) => string[];
+  /** More informers to start, stop and count in readiness with the others. */
+  informers?: Informer<KubernetesObject>[];
+  /** Releases what setup opened (timers, connections); called once after the controllers stopped. */
+  stop?: () => Promise<void>;
 }
 
 /** Binds `run` to one resource type and its reconciler. */
@@ -107,6 +116,8 @@ export async function startOperator<T extends KubernetesObject>(
     return counts;
   });
 
+  // Setup runs before the controller exists, so enqueue reaches it through this holder.
+  const started: { controller?: Controller<T> } = {};
   const setup = wiring.setup({
     kubeConfig,
     config,
@@ -116,6 +127,7 @@ export async function startOperator<T extends KubernetesObject>(
     statusWriter,
     informer,
     secrets,
+    enqueue: (key) => started.controller?.enqueue(key),
   });
   const controller = new Controller<T>({
     name: wiring.controllerName,
@@ -125,13 +137,18 @@ export async function startOperator<T extends KubernetesObject>(
     logger,
     metrics,
   });
+  started.controller = controller;
   if (secrets && setup.secretKeys) controller.watch(secrets, setup.secretKeys);
 
   let stopping: Promise<number> | undefined;
   const manager: Manager = new Manager({
     logger,
     metrics,
-    informers: [informer, ...(secrets ? [secrets] : [])] as Informer<KubernetesObject>[],
+    informers: [
+      informer,
+      ...(secrets ? [secrets] : []),
+      ...(setup.informers ?? []),
+    ] as Informer<KubernetesObject>[],
     controllers: [controller as unknown as Controller<KubernetesObject>],
     events,
     metricsBindAddress: config.metricsBindAddress,
@@ -157,6 +174,11 @@ export async function startOperator<T extends KubernetesObject>(
     stopping ??= (async () => {
       logger.info({ reason, shutdownTimeoutMs: config.shutdownTimeoutMs }, 'shutting down');
       const drained = await manager.stop(config.shutdownTimeoutMs);
+      try {
+        await setup.stop?.();
+      } catch (err) {
+        logger.warn({ err }, 'releasing the reconciler resources failed');
+      }
       if (!drained)
         logger.warn(
           'some reconciles were still running at the shutdown deadline; they resume on the next leader',

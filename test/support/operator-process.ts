@@ -1,4 +1,7 @@
-/** Starts the test operator (the real `run` command with a test reconciler) as a child process and reads its logs. */
+/**
+ * Starts an operator process (by default the test operator: the real `run`
+ * command with a test reconciler) as a child process and reads its logs.
+ */
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,9 +13,14 @@ import { registerCleanup } from './hooks.js';
 
 const fixture = join(repoRoot, 'dist/test/fixtures/test-operator.js');
 
+/** The built nova-docker-operator command line, for tests of the real reconciler. */
+export const operatorMain = join(repoRoot, 'dist/src/main.js');
+
 /** A running test operator. */
 export interface OperatorProcess {
   server: ServerProcess;
+  /** File with everything the process wrote to stdout and stderr. */
+  logPath: string;
   /** Base URL of its metrics and health server, e.g. http://127.0.0.1:40123. */
   url: string;
   /** Every JSON log line written so far. */
@@ -22,13 +30,15 @@ export interface OperatorProcess {
 }
 
 /**
- * Starts `test-operator run` with the given flags, serving metrics and
- * health on one free port, and waits until that server listens.
+ * Starts `<script> run` with the given flags, serving metrics and health on
+ * one free port, and waits until that server listens. script defaults to
+ * the test operator; pass {@link operatorMain} for the real one.
  */
 export async function startOperatorProcess(
   name: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  script: string = fixture,
 ): Promise<OperatorProcess> {
   const dir = await makeStateDir(`op-${name}`);
   registerCleanup(`operator ${name} state folder`, () => removeStateDir(dir));
@@ -37,7 +47,7 @@ export async function startOperatorProcess(
     name: `operator ${name}`,
     command: process.execPath,
     args: [
-      fixture,
+      script,
       'run',
       '--metrics-bind-address',
       '127.0.0.1:0',
@@ -71,7 +81,7 @@ export async function startOperatorProcess(
     60_000,
   );
   if (!address) throw new Error(`operator ${name} exited before listening; see ${logPath}`);
-  return { server, url: `http://${address}`, logLines, exited };
+  return { server, logPath, url: `http://${address}`, logLines, exited };
 }
 
 /** GETs a path of the operator's HTTP server and returns the status and body. */

@@ -1,0 +1,383 @@
+/**
+ * The bulk server observer: one paginated `servers/detail` listing, filtered
+ * by the operator's managed tag, per cloud and project, shared by every
+ * reconcile. Reconciles read its snapshot instead of sending a GET per
+ * instance.
+ */
+import { createHash } from 'node:crypto';
+
+import { INSTANCE_TAG_PREFIX, MANAGED_TAG } from '../api/index.js';
+import type { Logger } from '../observability/logger.js';
+import { OpenStackError, type OpenStackClient, type Server } from '../openstack/index.js';
+import { transient } from './failures.js';
+import { isTransitional } from './server-state.js';
+
+/** Settings of a {@link ServerObserver}; durations in milliseconds. */
+export interface ServerObserverOptions {
+  /** Listing interval while any server is transitional, after the operator's own writes, and after a failed listing. */
+  activeIntervalMs: number;
+  /** Listing interval while every server is settled. */
+  idleIntervalMs: number;
+  logger: Logger;
+  /**
+   * Receives the UIDs of instances whose servers appeared, changed or
+   * disappeared between two listings. It must not throw.
+   */
+  onChange: (uids: string[]) => void;
+  /** A listing nobody read for this long stops. @default 3 x idleIntervalMs */
+  expireAfterMs?: number;
+  /** Delay that gathers the refreshes requested by a burst of writes into one listing. @default 200 */
+  refreshDelayMs?: number;
+}
+
+/** The servers of one cloud and project as one listing returned them. */
+export interface ServerSnapshot {
+  /** Time the listing started, in milliseconds since the epoch; later writes are not in it. */
+  readonly listedAt: number;
+  /** Number of managed servers in the listing. */
+  readonly size: number;
+  /** Returns the servers tagged `cinst-<uid>`, gone ones included, ordered by ID. */
+  serversOf(uid: string): readonly Server[];
+  /** Returns the managed server with this ID, or undefined when the listing does not hold it. */
+  server(id: string): Server | undefined;
+}
+
+/**
+ * Keeps one {@link ServerList} per cloud and project and stops those nobody
+ * reads any more. Call stop() on shutdown to clear every timer.
+ */
+export class ServerObserver {
+  readonly #lists = new Map<string, ServerList>();
+  readonly #options: Required<ServerObserverOptions>;
+  #stopped = false;
+
+  constructor(options: ServerObserverOptions) {
+    if (!(options.activeIntervalMs > 0 && options.idleIntervalMs >= options.activeIntervalMs)) {
+      throw new RangeError(
+        `the observer needs 0 < activeIntervalMs <= idleIntervalMs. Received: ${options.activeIntervalMs}, ${options.idleIntervalMs}`,
+      );
+    }
+    this.#options = {
+      expireAfterMs: options.idleIntervalMs * 3,
+      refreshDelayMs: 200,
+      ...options,
+    };
+  }
+
+  /**
+   * Returns the listing of the cloud and project that `scope` names, creating
+   * it on first use. `client` is used for the next listings, so a rotated
+   * credential takes effect at once.
+   */
+  list(scope: string, client: OpenStackClient): ServerList {
+    let list = this.#lists.get(scope);
+    if (list === undefined || list.stopped) {
+      if (this.#stopped) throw new Error('the server observer is stopped');
+      list = new ServerList(scope, client, this.#options, () => this.#lists.delete(scope));
+      this.#lists.set(scope, list);
+    }
+    list.use(client);
+    return list;
+  }
+
+  /** Number of listings kept. */
+  get size(): number {
+    return this.#lists.size;
+  }
+
+  /** Stops every listing; later calls to list() throw. */
+  stop(): void {
+    this.#stopped = true;
+    for (const list of this.#lists.values()) list.stop();
+    this.#lists.clear();
+  }
+}
+
+/** The managed servers of one cloud and project, listed in the background on an adaptive interval. */
+export class ServerList {
+  readonly #scope: string;
+  readonly #options: Required<ServerObserverOptions>;
+  readonly #logger: Logger;
+  readonly #onExpire: () => void;
+  #client: OpenStackClient;
+  #snapshot: Snapshot | undefined;
+  #lastError: { error: unknown; at: number; failures: number } | undefined;
+  #inflight: { promise: Promise<void>; startedAt: number } | undefined;
+  #following: Promise<void> | undefined;
+  #timer: { handle: NodeJS.Timeout; dueAt: number } | undefined;
+  #activeUntil = 0;
+  #lastReadAt = Date.now();
+  #stopped = false;
+
+  constructor(
+    scope: string,
+    client: OpenStackClient,
+    options: Required<ServerObserverOptions>,
+    onExpire: () => void,
+  ) {
+    this.#scope = scope;
+    this.#client = client;
+    this.#options = options;
+    this.#onExpire = onExpire;
+    this.#logger = options.logger.child({ component: 'server-observer', cloud: client.cloudName });
+  }
+
+  /** Whether the listing stopped, by stop() or after nobody read it for the expiry time. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Records a reader and the client to list with. */
+  use(client: OpenStackClient): void {
+    this.#client = client;
+    this.#lastReadAt = Date.now();
+  }
+
+  /**
+   * Returns a snapshot from a listing that started at `notBefore` or later,
+   * listing now when the kept one is older. A failed listing is not
+   * absence: while the latest listing failed this throws a transient
+   * failure instead of returning an older snapshot.
+   */
+  async read(notBefore = 0): Promise<ServerSnapshot> {
+    this.#lastReadAt = Date.now();
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      if (this.#lastError !== undefined && this.#inflight === undefined) {
+        throw this.#failure(this.#lastError.error);
+      }
+      const snapshot = this.#snapshot;
+      if (
+        snapshot !== undefined &&
+        snapshot.listedAt >= notBefore &&
+        this.#lastError === undefined
+      ) {
+        return snapshot;
+      }
+      try {
+        await this.#listingStartedAfter(notBefore);
+      } catch (err) {
+        throw this.#failure(err);
+      }
+    }
+    throw transient(
+      'ObserveFailed',
+      `no server listing of cloud "${this.#client.cloudName}" completed after the latest write; retrying`,
+    );
+  }
+
+  /**
+   * Lists again soon, because the operator just changed a server, and keeps
+   * the short interval for a while so that the change shows up quickly.
+   */
+  refreshSoon(): void {
+    if (this.#stopped) return;
+    this.#activeUntil = Date.now() + this.#options.idleIntervalMs;
+    this.#schedule(this.#options.refreshDelayMs);
+  }
+
+  /** Stops listing and clears the timer. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer.handle);
+    this.#timer = undefined;
+  }
+
+  /** Resolves once a listing that started at or after `notBefore` finished; rejects when it failed. */
+  #listingStartedAfter(notBefore: number): Promise<void> {
+    const inflight = this.#inflight;
+    if (inflight === undefined) return this.#startListing();
+    if (inflight.startedAt >= notBefore) return inflight.promise;
+    // A write happened after the running listing started, so it may miss it:
+    // queue one more listing after it (shared by every reader in the same spot).
+    this.#following ??= inflight.promise
+      .catch(() => undefined)
+      .then(() => {
+        this.#following = undefined;
+        return this.#listingStartedAfter(notBefore);
+      });
+    return this.#following;
+  }
+
+  #startListing(): Promise<void> {
+    const startedAt = Date.now();
+    const promise = this.#listOnce(startedAt).finally(() => {
+      this.#inflight = undefined;
+      this.#scheduleNext();
+    });
+    this.#inflight = { promise, startedAt };
+    return promise;
+  }
+
+  async #listOnce(startedAt: number): Promise<void> {
+    let servers: Server[];
+    try {
+      servers = await this.#client.compute.listServers({ tags: [MANAGED_TAG] });
+    } catch (err) {
+      const failures = (this.#lastError?.failures ?? 0) + 1;
+      this.#lastError = { error: err, at: startedAt, failures };
+      const fields = { scope: this.#scope, failures, err: describe(err) };
+      if (failures === 1) this.#logger.warn(fields, 'listing servers failed; retrying');
+      else this.#logger.debug(fields, 'listing servers failed again');
+      throw err;
+    }
+
+    const previous = this.#snapshot;
+    const next = new Snapshot(servers, startedAt);
+    const recovered = this.#lastError !== undefined;
+    this.#snapshot = next;
+    this.#lastError = undefined;
+    if (recovered) this.#logger.info({ servers: next.size }, 'listing servers works again');
+    this.#logger.debug({ servers: next.size, transitional: next.transitional }, 'servers listed');
+
+    // The first listing is read by the reconciles that waited for it; later
+    // ones wake the instances whose servers changed, and after a failed
+    // listing every instance, because their reconciles failed meanwhile.
+    if (previous === undefined) return;
+    const changed = recovered ? next.allUids(previous) : next.changedUids(previous);
+    if (changed.length > 0) this.#options.onChange(changed);
+  }
+
+  #scheduleNext(): void {
+    if (this.#stopped) return;
+    if (Date.now() - this.#lastReadAt > this.#options.expireAfterMs) {
+      this.#logger.info(
+        { scope: this.#scope },
+        'no reconcile read this server listing for a while; stopping it',
+      );
+      this.stop();
+      this.#onExpire();
+      return;
+    }
+    const active =
+      this.#lastError !== undefined ||
+      this.#snapshot?.transitional === true ||
+      Date.now() < this.#activeUntil;
+    this.#schedule(active ? this.#options.activeIntervalMs : this.#options.idleIntervalMs);
+  }
+
+  /** Sets the timer to fire in delayMs, unless it already fires sooner. */
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return;
+    const dueAt = Date.now() + delayMs;
+    if (this.#timer !== undefined) {
+      if (this.#timer.dueAt <= dueAt) return;
+      clearTimeout(this.#timer.handle);
+    }
+    const handle = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#inflight !== undefined) {
+        // The running listing reschedules when it ends.
+        return;
+      }
+      this.#startListing().catch(() => undefined);
+    }, delayMs);
+    handle.unref();
+    this.#timer = { handle, dueAt };
+  }
+
+  #failure(err: unknown) {
+    return transient(
+      'ObserveFailed',
+      `listing the servers of cloud "${this.#client.cloudName}" failed, so their state is unknown: ${describe(err)}; retrying`,
+      err,
+    );
+  }
+}
+
+/** One listing, indexed by server ID and by instance UID. */
+class Snapshot implements ServerSnapshot {
+  readonly listedAt: number;
+  readonly transitional: boolean;
+  readonly #byId = new Map<string, Server>();
+  readonly #byUid = new Map<string, Server[]>();
+  #fingerprints: Map<string, string> | undefined;
+
+  constructor(servers: readonly Server[], listedAt: number) {
+    this.listedAt = listedAt;
+    const sorted = [...servers].sort((a, b) => a.id.localeCompare(b.id));
+    for (const server of sorted) {
+      this.#byId.set(server.id, server);
+      for (const uid of instanceUids(server)) {
+        const list = this.#byUid.get(uid);
+        if (list === undefined) this.#byUid.set(uid, [server]);
+        else list.push(server);
+      }
+    }
+    this.transitional = sorted.some(isTransitional);
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  serversOf(uid: string): readonly Server[] {
+    return this.#byUid.get(uid) ?? [];
+  }
+
+  server(id: string): Server | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** Returns the UIDs whose servers differ from those in `previous`, in either direction. */
+  changedUids(previous: Snapshot): string[] {
+    const mine = this.fingerprints();
+    const theirs = previous.fingerprints();
+    const changed = new Set<string>();
+    for (const [uid, fingerprint] of mine) if (theirs.get(uid) !== fingerprint) changed.add(uid);
+    for (const uid of theirs.keys()) if (!mine.has(uid)) changed.add(uid);
+    return [...changed];
+  }
+
+  /** Returns every UID in this snapshot or in `previous`. */
+  allUids(previous: Snapshot): string[] {
+    return [...new Set([...this.#byUid.keys(), ...previous.#byUid.keys()])];
+  }
+
+  fingerprints(): Map<string, string> {
+    this.#fingerprints ??= new Map(
+      [...this.#byUid].map(([uid, servers]) => [uid, serversFingerprint(servers)]),
+    );
+    return this.#fingerprints;
+  }
+}
+
+/** Returns the UIDs named by a server's `cinst-<uid>` tags; the placement tag is not one. */
+function instanceUids(server: Server): string[] {
+  return server.tags
+    .filter((tag) => tag.startsWith(INSTANCE_TAG_PREFIX))
+    .map((tag) => tag.slice(INSTANCE_TAG_PREFIX.length))
+    .filter((uid) => UID_PATTERN.test(uid));
+}
+
+const UID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Hashes the fields a reconcile acts on. Metadata holds environment values,
+ * some read from Secrets, so only its hash is kept for comparison.
+ */
+function serversFingerprint(servers: readonly Server[]): string {
+  const hash = createHash('sha256');
+  for (const server of servers) {
+    hash.update(
+      JSON.stringify([
+        server.id,
+        server.status,
+        server.taskState ?? null,
+        server.powerState ?? null,
+        server.imageId ?? null,
+        server.updated ?? null,
+        [...server.tags].sort(),
+        Object.entries(server.metadata).sort(([a], [b]) => a.localeCompare(b)),
+        server.addresses.map((address) => `${address.network}/${address.ip}`),
+        server.fault?.code ?? null,
+        server.fault?.message ?? null,
+      ]),
+    );
+  }
+  return hash.digest('hex');
+}
+
+function describe(err: unknown): string {
+  if (err instanceof OpenStackError) return err.message;
+  return err instanceof Error ? err.message : String(err);
+}
