@@ -222,6 +222,7 @@ export class ServerList {
     }
 
     const previous = this.#snapshot;
+    await this.#fillFaults(servers, previous);
     const next = new Snapshot(servers, startedAt);
     const recovered = this.#lastError !== undefined;
     this.#snapshot = next;
@@ -235,6 +236,39 @@ export class ServerList {
     if (previous === undefined) return;
     const changed = recovered ? next.allUids(previous) : next.changedUids(previous);
     if (changed.length > 0) this.#options.onChange(changed);
+  }
+
+  /**
+   * Adds the fault to servers in ERROR. Nova leaves `fault` out of
+   * servers/detail (it is in GET /servers/{id} only), so a server that
+   * entered ERROR, or changed while in it, is read once; unchanged ones
+   * keep the fault of the previous listing. A failed read leaves the fault
+   * out until the next listing.
+   */
+  async #fillFaults(servers: Server[], previous: Snapshot | undefined): Promise<void> {
+    const missing = servers.filter(
+      (server) => server.status === 'ERROR' && server.fault === undefined,
+    );
+    for (let index = 0; index < missing.length; index += FAULT_READS_AT_ONCE) {
+      await Promise.all(
+        missing.slice(index, index + FAULT_READS_AT_ONCE).map(async (server) => {
+          const known = previous?.server(server.id);
+          if (known?.fault !== undefined && known.updated === server.updated) {
+            server.fault = known.fault;
+            return;
+          }
+          try {
+            const fault = (await this.#client.compute.getServer(server.id)).fault;
+            if (fault !== undefined) server.fault = fault;
+          } catch (err) {
+            this.#logger.debug(
+              { serverID: server.id, err: describe(err) },
+              'reading the fault of a server in ERROR failed',
+            );
+          }
+        }),
+      );
+    }
   }
 
   #scheduleNext(): void {
@@ -348,6 +382,9 @@ function instanceUids(server: Server): string[] {
     .map((tag) => tag.slice(INSTANCE_TAG_PREFIX.length))
     .filter((uid) => UID_PATTERN.test(uid));
 }
+
+/** GETs of servers in ERROR sent at once by one listing. */
+const FAULT_READS_AT_ONCE = 4;
 
 const UID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -7,7 +7,7 @@ import {
   type ContainerInstance,
 } from '../../../src/api/index.js';
 import { useInstanceEnvironment } from './environment.js';
-import { condition, startScenario, type Scenario } from './scenario.js';
+import { startScenario, type Scenario } from './scenario.js';
 import { assertNoSecretsLogged } from './logs.js';
 
 describe('ContainerInstance create and delete', function () {
@@ -29,6 +29,11 @@ describe('ContainerInstance create and delete', function () {
     instance = await scenario.waitForReady('web', 240_000);
   });
 
+  after(async function () {
+    this.timeout(120_000);
+    await scenario?.cleanup();
+  });
+
   it('reaches phase Running', function () {
     assert.equal(instance.status?.phase, 'Running');
   });
@@ -48,7 +53,7 @@ describe('ContainerInstance create and delete', function () {
 
   it('records the server addresses', function () {
     assert.ok((instance.status?.addresses ?? []).length > 0, JSON.stringify(instance.status));
-    assert.equal(instance.status?.addresses?.[0]?.network, scenario.env.devcloud.networkName);
+    assert.equal(instance.status?.addresses?.[0]?.network, scenario.env.cloud.networkName);
   });
 
   it('records power state Running', function () {
@@ -122,7 +127,7 @@ describe('ContainerInstance create and delete', function () {
     });
 
     it('deletes the server', async function () {
-      const servers = await scenario.env.cloud.compute.listServers({
+      const servers = await scenario.env.cloud.client.compute.listServers({
         tags: [instanceTag(instance.metadata.uid!)],
       });
       assert.deepEqual(

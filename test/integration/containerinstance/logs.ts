@@ -13,7 +13,7 @@ export async function assertNoSecretsLogged(
 ): Promise<void> {
   const logs = await scenario.operatorLogs();
   assert.ok(logs.length > 0, 'the scenario captured no operator log');
-  for (const secret of [...scenario.env.secrets, ...extra]) {
+  for (const secret of [...scenario.env.cloud.secrets, ...extra]) {
     assert.ok(
       !logs.includes(secret),
       `an operator log contains the secret ${secret.slice(0, 4)}...`,

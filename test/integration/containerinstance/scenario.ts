@@ -47,6 +47,8 @@ export interface ScenarioOptions {
 /** A namespace, its operator and the clients to drive them. */
 export class Scenario {
   readonly operators: OperatorProcess[] = [];
+  /** Names of the instances created through create(), for cleanup(). */
+  readonly #created = new Set<string>();
   readonly #custom: CustomObjectsApi;
   readonly #core: CoreV1Api;
   readonly #events: EventsV1Api;
@@ -72,9 +74,9 @@ export class Scenario {
       '--default-cloud-secret',
       `${this.namespace}/${CLOUD_SECRET}`,
       '--default-cloud-name',
-      this.env.devcloud.cloudName,
+      this.env.cloud.cloudName,
       '--default-network',
-      this.env.devcloud.networkName,
+      this.env.cloud.networkName,
       '--poll-interval-active',
       '500ms',
       '--poll-interval-idle',
@@ -98,6 +100,31 @@ export class Scenario {
     );
     this.operators.push(operator);
     return operator;
+  }
+
+  /**
+   * Deletes the instances this scenario created and waits until the
+   * operator removed them (and their servers), then stops the operators.
+   * Instances the operator cannot finish in time are left behind with a
+   * warning, so one broken scenario does not fail the others' cleanup.
+   */
+  async cleanup(timeoutMs = 90_000): Promise<void> {
+    const names = [...this.#created];
+    await Promise.all(names.map((name) => this.delete(name).catch(() => undefined)));
+    try {
+      await waitFor(
+        `the instances of ${this.namespace} to be deleted`,
+        async () =>
+          (await Promise.all(names.map((name) => this.get(name)))).every(
+            (instance) => instance === undefined,
+          ),
+        timeoutMs,
+        250,
+      );
+    } catch (err) {
+      console.warn(`cleanup of ${this.namespace} left instances behind: ${(err as Error).message}`);
+    }
+    await Promise.all(this.operators.map((operator) => operator.server.stop()));
   }
 
   /** Returns the text of every operator log of this scenario. */
@@ -127,11 +154,12 @@ export class Scenario {
 
   /** Creates a ContainerInstance and returns it as stored (with its UID). */
   async create(name: string, spec: Partial<ContainerInstanceSpec>): Promise<ContainerInstance> {
+    this.#created.add(name);
     const body = {
       apiVersion: `${GROUP}/${VERSION}`,
       kind: 'ContainerInstance',
       metadata: { name, namespace: this.namespace },
-      spec: { image: this.env.images.v1, flavor: 'm1.tiny', ...spec },
+      spec: { image: this.env.images.v1, flavor: this.env.cloud.flavor, ...spec },
     };
     return (await this.#custom.createNamespacedCustomObject({
       group: GROUP,
@@ -260,7 +288,7 @@ export class Scenario {
 
   /** Returns the live servers carrying the instance's tag, as the member user sees them. */
   async servers(instance: ContainerInstance): Promise<Server[]> {
-    const servers = await this.env.cloud.compute.listServers({
+    const servers = await this.env.cloud.client.compute.listServers({
       tags: [instanceTag(instance.metadata.uid!)],
     });
     return servers.filter(
@@ -296,7 +324,7 @@ export async function startScenario(
 ): Promise<Scenario> {
   const namespace = await createTestNamespace(env.controlPlane, prefix);
   const scenario = new Scenario(env, namespace, options);
-  await scenario.createSecret(CLOUD_SECRET, { 'clouds.yaml': env.devcloud.cloudsYaml });
+  await scenario.createSecret(CLOUD_SECRET, { 'clouds.yaml': env.cloud.cloudsYaml });
   if (!options.noOperator) await scenario.startOperator('operator');
   return scenario;
 }

@@ -24,6 +24,11 @@ describe('ContainerInstance spec updates', function () {
     original = await scenario.waitForReady('app', 240_000);
   });
 
+  after(async function () {
+    this.timeout(120_000);
+    await scenario?.cleanup();
+  });
+
   describe('env change', function () {
     let updated: ContainerInstance;
 
