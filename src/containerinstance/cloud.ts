@@ -54,7 +54,7 @@ export interface CloudResolverOptions {
   defaultSecret?: SecretName;
   /** Cache holding the default Secret; the same as `secrets` when its namespace is watched. */
   defaultSecrets?: SecretCache;
-  /** Cloud to pick from the default Secret's clouds.yaml; may be left out when it holds one cloud. */
+  /** Cloud to pick from the default Secret's clouds.yaml; may be left out when it contains one cloud. */
   defaultCloudName?: string;
   clients: OpenStackClientCache;
 }

@@ -20,11 +20,14 @@ export interface FinalizerSink {
   remove(object: ContainerInstance): Promise<ContainerInstance>;
 }
 
-/** What the operator does with a server that stays in ERROR; durations in milliseconds. */
+/** Policy for servers that stay in ERROR; durations in milliseconds. */
 export interface ErroredServerPolicy {
   /** Replace the server after the grace period; false only reports it. */
   recreate: boolean;
-  /** Time a server may stay in ERROR before it is replaced; it doubles with each replacement in a row, up to an hour or this value when that is longer. */
+  /**
+   * Time a server may stay in ERROR before it is replaced. It doubles with
+   * each replacement in a row, up to an hour (or this value, when longer).
+   */
   graceMs: number;
 }
 

@@ -8,10 +8,10 @@ import { decodeKey, type SecretCache } from './cloud.js';
 import { stalled, transient } from './failures.js';
 
 /**
- * Returns the server metadata for the instance's env: one item per variable.
- * Throws a stalled failure naming the variable, Secret and key when a
- * referenced Secret or key is missing or a value is too long for Nova; the
- * message never quotes a value.
+ * Returns the server metadata for the instance's env, one item per
+ * variable. Throws a stalled failure naming the variable, Secret and key
+ * when a referenced Secret or key is missing, or when a value is too long
+ * for Nova. The message never quotes a value.
  */
 export function resolveEnv(
   instance: ContainerInstance,

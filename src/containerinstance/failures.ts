@@ -15,8 +15,8 @@ export type FailureKind = 'transient' | 'stalled';
 
 /**
  * A classified reconcile failure. `reason` is the CamelCase condition and
- * Event reason; the message says what failed, on which value, and what to
- * do next, and never holds secret data.
+ * Event reason. The message states what failed, on which value, and what to
+ * do next, and never contains secret data.
  */
 export class ReconcileFailure extends Error {
   override readonly name = 'ReconcileFailure';
@@ -116,9 +116,9 @@ function classifyOpenStack(err: OpenStackError, action: string): ReconcileFailur
     case 'network':
     case 'serverError':
       return new ReconcileFailure('transient', 'OpenStackUnavailable', message, options);
-    // Nova answers 409 when a task is still running on the server, and 404
-    // when it vanished between the list and the call; the next observation
-    // sees the new state.
+    // Nova returns 409 when a task is still running on the server, and 404
+    // when it vanished between the listing and the call. The next
+    // observation shows the new state.
     case 'conflict':
       return new ReconcileFailure('transient', 'ServerBusy', message, options);
     case 'notFound':

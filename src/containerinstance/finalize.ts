@@ -7,7 +7,7 @@ import { FINALIZER, type ContainerInstance } from '../api/index.js';
 import { done, requeueAfter, type ReconcileResult } from '../controller/reconciler.js';
 import type { Server } from '../openstack/index.js';
 import type { ResolvedCloud } from './cloud.js';
-import { deleteIfExists } from './converge.js';
+import { deleteIfExists } from './server-changes.js';
 import type { ReconcilerDeps } from './deps.js';
 import { classifyError, stalled } from './failures.js';
 import type { InstanceMemory } from './instance-memory.js';
@@ -51,7 +51,7 @@ export async function finalize(
 
   run.action = 'ObserveServer';
   const list = deps.observer.list(cloud.scope, cloud.client);
-  const snapshot = await list.read(memory.lastWriteAt);
+  const snapshot = await list.read(memory.lastWriteAt, run.uid);
   const remaining = new Map<string, Server>();
   for (const server of snapshot.serversOf(run.uid)) {
     if (!isGone(server)) remaining.set(server.id, server);
@@ -99,9 +99,9 @@ export async function finalize(
 /**
  * Returns the cloud to delete from. When the Secret is gone (a namespace
  * deletion removes it along with the instance) it falls back to the cloud
- * this process used last. Returns undefined when no server can exist
- * because the status shows none was ever created; otherwise throws a
- * stalled failure saying how to unblock the deletion.
+ * this process used last. Returns undefined when the status proves
+ * that no server was ever created. Otherwise it throws a stalled failure
+ * that explains how to unblock the deletion.
  */
 async function deletionCloud(
   deps: ReconcilerDeps,

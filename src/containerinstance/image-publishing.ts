@@ -3,6 +3,7 @@
  * publisher per cloud session, all pulling through one Docker Engine.
  */
 import Docker from 'dockerode';
+import { Registry } from 'prom-client';
 
 import { ImagePublisher, glanceImages } from '../images/index.js';
 import type { Logger } from '../observability/logger.js';
@@ -24,13 +25,12 @@ const MAX_PUBLISHERS = 32;
 
 /**
  * Returns a {@link PublishImage} that keeps one {@link ImagePublisher} per
- * cloud session, so a rotated credential gets a new one. Uploaded bytes are
- * added to the operator's image upload counter once per new Glance image.
+ * cloud session, so a rotated credential gets a new one. Every publisher
+ * counts uploaded bytes in the operator's novadocker_image_upload_bytes_total.
  */
 export function imagePublishing(options: ImagePublishingOptions): PublishImage {
   const docker = options.docker ?? new Docker();
   const publishers = new Map<string, ImagePublisher>();
-  const counted = new Set<string>();
   let metricsRegistered = false;
 
   const publisherFor = (key: string, create: () => ImagePublisher): ImagePublisher => {
@@ -51,11 +51,12 @@ export function imagePublishing(options: ImagePublishingOptions): PublishImage {
   return async (cloud, request, onProgress) => {
     const key = `${cloud.scope}\u0000${cloud.client.session.configHash}`;
     const publisher = publisherFor(key, () => {
-      // NOTE: the publisher's metrics register on the operator registry for
-      // the first publisher only, because a second set of the same names
-      // would collide; the publishers of other clouds or rotated credentials
-      // count on private registries that /metrics does not serve.
-      const exported = !metricsRegistered;
+      // NOTE: only the first publisher registers its metrics on the operator
+      // registry, because a second set of the same names would collide. The
+      // publishers of other clouds or rotated credentials count on private
+      // registries that /metrics does not serve. Uploaded bytes reach the
+      // operator's counter from every publisher.
+      const registry = metricsRegistered ? new Registry() : options.metrics.registry;
       metricsRegistered = true;
       return new ImagePublisher({
         docker,
@@ -64,28 +65,22 @@ export function imagePublishing(options: ImagePublishingOptions): PublishImage {
           component: 'image-publisher',
           cloud: cloud.client.cloudName,
         }),
-        ...(exported ? { metricsRegistry: options.metrics.registry } : {}),
+        metrics: {
+          registry,
+          countImageBytesUploaded: (bytes) => options.metrics.countImageBytesUploaded(bytes),
+        },
         ...(options.maxConcurrentUploads === undefined
           ? {}
           : { maxConcurrentUploads: options.maxConcurrentUploads }),
       });
     });
 
-    let bytesUploaded = 0;
     const image = await publisher.publish({
       reference: request.reference,
       ...(request.command === undefined ? {} : { command: request.command }),
       pullSecrets: request.pullSecrets,
-      onProgress: (progress) => {
-        bytesUploaded = Math.max(bytesUploaded, progress.bytesUploaded);
-        onProgress(progress);
-      },
+      onProgress,
     });
-    // Instances that join one publish all get the same new image; count it once.
-    if (!image.reused && !counted.has(image.glanceID)) {
-      counted.add(image.glanceID);
-      options.metrics.countImageBytesUploaded(bytesUploaded);
-    }
     return { glanceID: image.glanceID, digest: image.digest };
   };
 }

@@ -11,7 +11,7 @@ import { classifyError, stalled, transient } from './failures.js';
 import type { ImageState, ImageTracker, PublishedImage, PublishProgress } from './image-tracker.js';
 import type { ReconcileRun } from './reconcile-run.js';
 
-/** What the image publisher needs for one publish. */
+/** Input of one image publish. */
 export interface ImagePublishRequest {
   /** Image reference as written in the spec. */
   reference: string;

@@ -8,7 +8,8 @@ import type { ResolvedCloud } from './cloud.js';
 import { stalled } from './failures.js';
 import type { InstanceMemory } from './instance-memory.js';
 import type { ReconcileRun } from './reconcile-run.js';
-import type { ServerList, ServerObserver, ServerSnapshot } from './server-observer.js';
+import type { ServerList, ServerObserver } from './server-observer.js';
+import type { ServerSnapshot } from './server-snapshot.js';
 import { isBeingDeleted, isGone } from './server-state.js';
 
 /** What exists in OpenStack for one instance. */
@@ -35,7 +36,7 @@ export async function observe(
   cloud: ResolvedCloud,
 ): Promise<Observation> {
   const list = observer.list(cloud.scope, cloud.client);
-  const snapshot = await list.read(memory.lastWriteAt);
+  const snapshot = await list.read(memory.lastWriteAt, run.uid);
   const tagged = snapshot.serversOf(run.uid);
   const live = tagged.filter((server) => !isBeingDeleted(server));
   const leaving = tagged.filter((server) => isBeingDeleted(server) && !isGone(server));

@@ -49,7 +49,10 @@ export class ContainerInstanceReconciler implements Reconciler<ContainerInstance
   async reconcile(key: string, object: ContainerInstance | undefined): Promise<ReconcileResult> {
     if (object === undefined) {
       const uid = this.#memories.forgetKey(key);
-      if (uid !== undefined) this.#deps.images.forget(uid);
+      if (uid !== undefined) {
+        this.#deps.images.forget(uid);
+        this.#deps.observer.release(uid);
+      }
       return done();
     }
 
@@ -132,6 +135,7 @@ export class ContainerInstanceReconciler implements Reconciler<ContainerInstance
   #forget(key: string, uid: string): void {
     this.#memories.forgetKey(key);
     this.#deps.images.forget(uid);
+    this.#deps.observer.release(uid);
   }
 }
 

@@ -4,13 +4,11 @@
  * reconcile. Reconciles read its snapshot instead of sending a GET per
  * instance.
  */
-import { createHash } from 'node:crypto';
-
-import { INSTANCE_TAG_PREFIX, MANAGED_TAG } from '../api/index.js';
+import { MANAGED_TAG } from '../api/index.js';
 import type { Logger } from '../observability/logger.js';
 import { OpenStackError, type OpenStackClient, type Server } from '../openstack/index.js';
 import { transient } from './failures.js';
-import { isTransitional } from './server-state.js';
+import { Snapshot, type ServerSnapshot } from './server-snapshot.js';
 
 /** Settings of a {@link ServerObserver}; durations in milliseconds. */
 export interface ServerObserverOptions {
@@ -24,27 +22,18 @@ export interface ServerObserverOptions {
    * disappeared between two listings. It must not throw.
    */
   onChange: (uids: string[]) => void;
-  /** A listing nobody read for this long stops. @default 3 x idleIntervalMs */
+  /**
+   * A listing that no instance uses any more (see {@link ServerList.read})
+   * and that no reconcile read for this long stops. @default 3 x idleIntervalMs
+   */
   expireAfterMs?: number;
   /** Delay that gathers the refreshes requested by a burst of writes into one listing. @default 200 */
   refreshDelayMs?: number;
 }
 
-/** The servers of one cloud and project as one listing returned them. */
-export interface ServerSnapshot {
-  /** Time the listing started, in milliseconds since the epoch; later writes are not in it. */
-  readonly listedAt: number;
-  /** Number of managed servers in the listing. */
-  readonly size: number;
-  /** Returns the servers tagged `cinst-<uid>`, gone ones included, ordered by ID. */
-  serversOf(uid: string): readonly Server[];
-  /** Returns the managed server with this ID, or undefined when the listing does not hold it. */
-  server(id: string): Server | undefined;
-}
-
 /**
- * Keeps one {@link ServerList} per cloud and project and stops those nobody
- * reads any more. Call stop() on shutdown to clear every timer.
+ * Keeps one {@link ServerList} per cloud and project and stops those that
+ * no reconcile reads any more. Call stop() on shutdown to clear every timer.
  */
 export class ServerObserver {
   readonly #lists = new Map<string, ServerList>();
@@ -80,6 +69,11 @@ export class ServerObserver {
     return list;
   }
 
+  /** Records that the instance with this UID no longer uses any listing, e.g. because it was deleted. */
+  release(uid: string): void {
+    for (const list of this.#lists.values()) list.release(uid);
+  }
+
   /** Number of listings kept. */
   get size(): number {
     return this.#lists.size;
@@ -108,6 +102,8 @@ export class ServerList {
   #activeUntil = 0;
   #lastReadAt = Date.now();
   #stopped = false;
+  /** UIDs of the instances whose servers this listing reports; it keeps listing while any remains. */
+  readonly #users = new Set<string>();
 
   constructor(
     scope: string,
@@ -122,7 +118,7 @@ export class ServerList {
     this.#logger = options.logger.child({ component: 'server-observer', cloud: client.cloudName });
   }
 
-  /** Whether the listing stopped, by stop() or after nobody read it for the expiry time. */
+  /** Whether the listing stopped, by stop() or after no reconcile read it for the expiry time. */
   get stopped(): boolean {
     return this.#stopped;
   }
@@ -137,10 +133,13 @@ export class ServerList {
    * Returns a snapshot from a listing that started at `notBefore` or later,
    * listing now when the kept one is older. A failed listing is not
    * absence: while the latest listing failed this throws a transient
-   * failure instead of returning an older snapshot.
+   * failure instead of returning an older snapshot. `uid` registers the
+   * instance as a user, so the listing goes on (and reports its changes)
+   * until release(uid), even when no reconcile reads for a long time.
    */
-  async read(notBefore = 0): Promise<ServerSnapshot> {
+  async read(notBefore = 0, uid?: string): Promise<ServerSnapshot> {
     this.#lastReadAt = Date.now();
+    if (uid !== undefined) this.#users.add(uid);
     for (let attempt = 0; attempt < 3; attempt += 1) {
       if (this.#lastError !== undefined && this.#inflight === undefined) {
         throw this.#failure(this.#lastError.error);
@@ -173,6 +172,11 @@ export class ServerList {
     if (this.#stopped) return;
     this.#activeUntil = Date.now() + this.#options.idleIntervalMs;
     this.#schedule(this.#options.refreshDelayMs);
+  }
+
+  /** Removes an instance from the users of this listing. */
+  release(uid: string): void {
+    this.#users.delete(uid);
   }
 
   /** Stops listing and clears the timer. */
@@ -230,9 +234,10 @@ export class ServerList {
     if (recovered) this.#logger.info({ servers: next.size }, 'listing servers works again');
     this.#logger.debug({ servers: next.size, transitional: next.transitional }, 'servers listed');
 
-    // The first listing is read by the reconciles that waited for it; later
-    // ones wake the instances whose servers changed, and after a failed
-    // listing every instance, because their reconciles failed meanwhile.
+    // The reconciles that waited for the first listing read it themselves.
+    // Later listings wake the instances whose servers changed. A listing
+    // after a failed one wakes every instance, because their reconciles
+    // failed meanwhile.
     if (previous === undefined) return;
     const changed = recovered ? next.allUids(previous) : next.changedUids(previous);
     if (changed.length > 0) this.#options.onChange(changed);
@@ -273,10 +278,10 @@ export class ServerList {
 
   #scheduleNext(): void {
     if (this.#stopped) return;
-    if (Date.now() - this.#lastReadAt > this.#options.expireAfterMs) {
+    if (this.#users.size === 0 && Date.now() - this.#lastReadAt > this.#options.expireAfterMs) {
       this.#logger.info(
         { scope: this.#scope },
-        'no reconcile read this server listing for a while; stopping it',
+        'no instance uses this server listing any more; stopping it',
       );
       this.stop();
       this.#onExpire();
@@ -318,101 +323,8 @@ export class ServerList {
   }
 }
 
-/** One listing, indexed by server ID and by instance UID. */
-class Snapshot implements ServerSnapshot {
-  readonly listedAt: number;
-  readonly transitional: boolean;
-  readonly #byId = new Map<string, Server>();
-  readonly #byUid = new Map<string, Server[]>();
-  #fingerprints: Map<string, string> | undefined;
-
-  constructor(servers: readonly Server[], listedAt: number) {
-    this.listedAt = listedAt;
-    const sorted = [...servers].sort((a, b) => a.id.localeCompare(b.id));
-    for (const server of sorted) {
-      this.#byId.set(server.id, server);
-      for (const uid of instanceUids(server)) {
-        const list = this.#byUid.get(uid);
-        if (list === undefined) this.#byUid.set(uid, [server]);
-        else list.push(server);
-      }
-    }
-    this.transitional = sorted.some(isTransitional);
-  }
-
-  get size(): number {
-    return this.#byId.size;
-  }
-
-  serversOf(uid: string): readonly Server[] {
-    return this.#byUid.get(uid) ?? [];
-  }
-
-  server(id: string): Server | undefined {
-    return this.#byId.get(id);
-  }
-
-  /** Returns the UIDs whose servers differ from those in `previous`, in either direction. */
-  changedUids(previous: Snapshot): string[] {
-    const mine = this.fingerprints();
-    const theirs = previous.fingerprints();
-    const changed = new Set<string>();
-    for (const [uid, fingerprint] of mine) if (theirs.get(uid) !== fingerprint) changed.add(uid);
-    for (const uid of theirs.keys()) if (!mine.has(uid)) changed.add(uid);
-    return [...changed];
-  }
-
-  /** Returns every UID in this snapshot or in `previous`. */
-  allUids(previous: Snapshot): string[] {
-    return [...new Set([...this.#byUid.keys(), ...previous.#byUid.keys()])];
-  }
-
-  fingerprints(): Map<string, string> {
-    this.#fingerprints ??= new Map(
-      [...this.#byUid].map(([uid, servers]) => [uid, serversFingerprint(servers)]),
-    );
-    return this.#fingerprints;
-  }
-}
-
-/** Returns the UIDs named by a server's `cinst-<uid>` tags; the placement tag is not one. */
-function instanceUids(server: Server): string[] {
-  return server.tags
-    .filter((tag) => tag.startsWith(INSTANCE_TAG_PREFIX))
-    .map((tag) => tag.slice(INSTANCE_TAG_PREFIX.length))
-    .filter((uid) => UID_PATTERN.test(uid));
-}
-
 /** GETs of servers in ERROR sent at once by one listing. */
 const FAULT_READS_AT_ONCE = 4;
-
-const UID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * Hashes the fields a reconcile acts on. Metadata holds environment values,
- * some read from Secrets, so only its hash is kept for comparison.
- */
-function serversFingerprint(servers: readonly Server[]): string {
-  const hash = createHash('sha256');
-  for (const server of servers) {
-    hash.update(
-      JSON.stringify([
-        server.id,
-        server.status,
-        server.taskState ?? null,
-        server.powerState ?? null,
-        server.imageId ?? null,
-        server.updated ?? null,
-        [...server.tags].sort(),
-        Object.entries(server.metadata).sort(([a], [b]) => a.localeCompare(b)),
-        server.addresses.map((address) => `${address.network}/${address.ip}`),
-        server.fault?.code ?? null,
-        server.fault?.message ?? null,
-      ]),
-    );
-  }
-  return hash.digest('hex');
-}
 
 function describe(err: unknown): string {
   if (err instanceof OpenStackError) return err.message;

@@ -6,7 +6,8 @@ import {
   instanceTag,
   type ContainerInstance,
 } from '../../../src/api/index.js';
-import { useInstanceEnvironment } from './environment.js';
+import { httpGet } from '../../support/operator-process.js';
+import { pushUniqueImage, useInstanceEnvironment } from './environment.js';
 import { startScenario, type Scenario } from './scenario.js';
 import { assertNoSecretsLogged } from './logs.js';
 
@@ -17,9 +18,14 @@ describe('ContainerInstance create and delete', function () {
 
   before(async function () {
     this.timeout(900_000);
-    scenario = await startScenario(await useInstanceEnvironment(), 'cinst-create');
+    const env = await useInstanceEnvironment();
+    // An image of its own, so this scenario uploads it instead of reusing
+    // what an earlier scenario published.
+    const image = await pushUniqueImage(env, 'create');
+    scenario = await startScenario(env, 'cinst-create');
     await scenario.createSecret('app-secret', { token: 'secret-token-value-8f2e1c' });
     await scenario.create('web', {
+      image,
       env: [
         { name: 'GREETING', value: 'hello' },
         { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'app-secret', key: 'token' } } },
@@ -108,6 +114,21 @@ describe('ContainerInstance create and delete', function () {
     const reasons = (await scenario.events('web')).map((event) => event.reason);
     assert.ok(reasons.includes('Created'), reasons.join(', '));
     assert.ok(reasons.includes('Ready'), reasons.join(', '));
+  });
+
+  it('exports image and OpenStack metrics', async function () {
+    const { body } = await httpGet(`${scenario.operators[0]!.url}/metrics`);
+    const value = (prefix: string) =>
+      body
+        .split('\n')
+        .filter((line) => line.startsWith(prefix))
+        .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+    assert.ok(value('novadocker_image_upload_bytes_total') > 0, 'no uploaded bytes counted');
+    assert.ok(value('novadocker_image_publishes_total{') > 0, 'no publish counted');
+    assert.ok(
+      value('novadocker_openstack_requests_total{service="compute",method="POST",code="202"}') > 0,
+      'no server create counted',
+    );
   });
 
   it('stays quiet once Ready', async function () {

@@ -32,7 +32,7 @@ import { useOpenStack, type TestCloud } from '../../support/openstack.js';
 
 /** The OpenStack cloud the operator of a scenario works on. */
 export interface TargetCloud {
-  /** clouds.yaml text for the scenario's cloud Secret; it holds passwords, so never log it. */
+  /** clouds.yaml text for the scenario's cloud Secret. It contains passwords, so never log it. */
   cloudsYaml: string;
   cloudName: string;
   /** Network for instances without spec.networks (the operator's --default-network). */
@@ -124,6 +124,21 @@ async function startBase(): Promise<BaseEnvironment> {
   await docker.docker.getImage(images.v1).remove();
   await docker.docker.getImage(images.v2).remove();
   return { controlPlane, docker, registry, images };
+}
+
+/**
+ * Builds and pushes one more sleeping busybox image under a new name, for a
+ * test that needs an image no other scenario published yet; returns its reference.
+ */
+export async function pushUniqueImage(env: InstanceEnvironment, name: string): Promise<string> {
+  const reference = `${env.registry.host}/cinst-test/${name}-${randomBytes(4).toString('hex')}:v1`;
+  await buildTestImage(env.docker.docker, reference, {
+    cmd: ['sleep', '1000000'],
+    env: [`NAME=${name}`],
+  });
+  await pushImage(env.docker.docker, reference);
+  await env.docker.docker.getImage(reference).remove();
+  return reference;
 }
 
 async function startDevCloudEnvironment(): Promise<InstanceEnvironment> {

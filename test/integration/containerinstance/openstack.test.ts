@@ -11,8 +11,8 @@ import { condition, startScenario, type Scenario } from './scenario.js';
  * Publishes the test image into the test cloud's Glance ahead of the
  * operator and removes its hypervisor_type=docker property. The test cloud
  * runs Nova's fake compute driver, whose host the scheduler rejects for
- * docker images, while the operator's publisher reuses an image with the
- * same digest and command whatever that property says.
+ * docker images. The operator's publisher reuses an image with the same
+ * digest and command whatever the value of that property.
  */
 async function publishSchedulable(env: InstanceEnvironment): Promise<void> {
   const publisher = new ImagePublisher({

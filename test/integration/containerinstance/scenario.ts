@@ -1,7 +1,7 @@
 /**
  * One scenario file's world: a namespace with the cloud Secret, the real
  * operator (`nova-docker-operator run`) watching it, and helpers to change
- * ContainerInstances and wait for the operator's answer.
+ * ContainerInstances and wait for the operator's response.
  */
 import { readFile } from 'node:fs/promises';
 
@@ -64,7 +64,7 @@ export class Scenario {
     this.#events = kubeConfig.makeApiClient(EventsV1Api);
   }
 
-  /** The flags every operator of this scenario starts with. */
+  /** Returns the flags every operator of this scenario starts with. */
   operatorArgs(extra: string[] = []): string[] {
     return [
       '--kubeconfig',

@@ -27,7 +27,7 @@ describe('bulk server observer on the dev cloud', function () {
   const changed: string[] = [];
   const scope = 'devcloud-observer';
 
-  /** Returns how many server listings the dev cloud answered so far. */
+  /** Returns how many server listings the dev cloud served so far. */
   const listings = async () =>
     (await devCloudAdmin<Stats>(cloud, 'GET', '/stats')).requests
       .filter((row) => row.method === 'GET' && row.route.endsWith('/servers/detail'))
@@ -164,6 +164,31 @@ describe('bulk server observer on the dev cloud', function () {
       200,
     );
     assert.match(fault ?? '', /No valid host was found/);
+  });
+
+  it('keeps listing while an instance uses it', async () => {
+    observer.stop();
+    observer = new ServerObserver({
+      activeIntervalMs: 50,
+      idleIntervalMs: 100,
+      expireAfterMs: 300,
+      logger: createLogger({ level: 'silent' }),
+      onChange: () => undefined,
+    });
+    const uid = randomUUID();
+    await observer.list(scope, client).read(0, uid);
+    const before = await listings();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.equal(observer.size, 1);
+    assert.ok((await listings()) > before, 'the listing stopped although an instance uses it');
+
+    observer.release(uid);
+    await waitFor(
+      'the listing to stop after the release',
+      async () => observer.size === 0,
+      10_000,
+      50,
+    );
   });
 
   it('stops a listing nobody reads', async () => {

@@ -8,7 +8,7 @@ import {
 } from '../../../src/containerinstance/image-tracker.js';
 import { createLogger } from '../../../src/observability/logger.js';
 
-/** A publish whose outcome the test decides. */
+/** Creates a publish whose outcome the test decides. */
 function controllable() {
   let resolve!: (image: PublishedImage) => void;
   let reject!: (err: unknown) => void;

@@ -21,7 +21,7 @@ const cloudsYaml = `clouds:
     region_name: RegionOne
 `;
 
-/** The Secret cache as data: the informer's get() and hasSynced() over a list. */
+/** Builds a Secret cache over a list, with the informer's get() and hasSynced(). */
 function cache(secrets: V1Secret[], synced = true): SecretCache {
   return {
     get: (name, namespace) =>
