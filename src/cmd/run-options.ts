@@ -2,6 +2,10 @@ import { readFileSync } from 'node:fs';
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
 
+import {
+  SERVER_OBSERVER_MODES,
+  type ServerObserverMode,
+} from '../containerinstance/server-observer.js';
 import { runningInCluster } from '../kube/kubeconfig.js';
 import { parseNamespacedName } from '../kube/resource.js';
 import { parseListenAddress } from '../observability/http-server.js';
@@ -16,6 +20,8 @@ export interface RunConfig {
   concurrency: number;
   pollIntervalActiveMs: number;
   pollIntervalIdleMs: number;
+  /** One server listing per cloud and project (bulk), or one per instance (for comparisons). */
+  serverObserver: ServerObserverMode;
   defaultCloudSecret: { namespace: string; name: string } | undefined;
   /** Cloud to use from the default Secret's clouds.yaml; undefined when it holds one cloud. */
   defaultCloudName: string | undefined;
@@ -128,6 +134,14 @@ export function addRunOptions(command: Command): Command {
         'server list interval while every server is settled',
         60_000,
       ),
+    )
+    .addOption(
+      new Option(
+        '--server-observer <mode>',
+        'bulk: one server listing per cloud and project; per-instance: one listing per instance and poll, to compare with operators that GET each server',
+      )
+        .choices([...SERVER_OBSERVER_MODES])
+        .default('bulk'),
     )
     .addOption(
       new Option(
@@ -278,6 +292,7 @@ export function toRunConfig(
     concurrency: values.concurrency as number,
     pollIntervalActiveMs,
     pollIntervalIdleMs,
+    serverObserver: values.serverObserver as ServerObserverMode,
     defaultCloudSecret,
     defaultCloudName: (values.defaultCloudName as string | undefined) || undefined,
     defaultNetwork: values.defaultNetwork as string | undefined,

@@ -50,7 +50,7 @@ export async function finalize(
   }
 
   run.action = 'ObserveServer';
-  const list = deps.observer.list(cloud.scope, cloud.client);
+  const list = deps.observer.list(cloud.scope, cloud.client, run.uid);
   const snapshot = await list.read(memory.lastWriteAt, run.uid);
   const remaining = new Map<string, Server>();
   for (const server of snapshot.serversOf(run.uid)) {

@@ -35,7 +35,7 @@ export async function observe(
   memory: InstanceMemory,
   cloud: ResolvedCloud,
 ): Promise<Observation> {
-  const list = observer.list(cloud.scope, cloud.client);
+  const list = observer.list(cloud.scope, cloud.client, run.uid);
   const snapshot = await list.read(memory.lastWriteAt, run.uid);
   const tagged = snapshot.serversOf(run.uid);
   const live = tagged.filter((server) => !isBeingDeleted(server));

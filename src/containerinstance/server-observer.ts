@@ -4,11 +4,22 @@
  * reconcile. Reconciles read its snapshot instead of sending a GET per
  * instance.
  */
-import { MANAGED_TAG } from '../api/index.js';
+import { MANAGED_TAG, instanceTag } from '../api/index.js';
 import type { Logger } from '../observability/logger.js';
 import { OpenStackError, type OpenStackClient, type Server } from '../openstack/index.js';
 import { transient } from './failures.js';
 import { Snapshot, type ServerSnapshot } from './server-snapshot.js';
+
+/**
+ * How servers are observed. `bulk` sends one listing per cloud and project
+ * for all instances. `per-instance` sends one listing filtered by the
+ * instance tag per instance and poll, as operators that GET each server do.
+ * That mode exists to compare the two, e.g. in the benchmarks.
+ */
+export type ServerObserverMode = 'bulk' | 'per-instance';
+
+/** All values of {@link ServerObserverMode}. */
+export const SERVER_OBSERVER_MODES: readonly ServerObserverMode[] = ['bulk', 'per-instance'];
 
 /** Settings of a {@link ServerObserver}; durations in milliseconds. */
 export interface ServerObserverOptions {
@@ -29,11 +40,13 @@ export interface ServerObserverOptions {
   expireAfterMs?: number;
   /** Delay that gathers the refreshes requested by a burst of writes into one listing. @default 200 */
   refreshDelayMs?: number;
+  /** @default 'bulk' */
+  mode?: ServerObserverMode;
 }
 
 /**
  * Keeps one {@link ServerList} per cloud and project and stops those that
- * no reconcile reads any more. Call stop() on shutdown to clear every timer.
+ * no instance uses any more. Call stop() on shutdown to clear every timer.
  */
 export class ServerObserver {
   readonly #lists = new Map<string, ServerList>();
@@ -49,21 +62,26 @@ export class ServerObserver {
     this.#options = {
       expireAfterMs: options.idleIntervalMs * 3,
       refreshDelayMs: 200,
+      mode: 'bulk',
       ...options,
     };
   }
 
   /**
-   * Returns the listing of the cloud and project that `scope` names, creating
-   * it on first use. `client` is used for the next listings, so a rotated
-   * credential takes effect at once.
+   * Returns the listing of the cloud and project that `scope` names (in
+   * per-instance mode, of the instance with this UID), creating it on first
+   * use. `client` is used for the next listings, so a rotated credential
+   * takes effect at once.
    */
-  list(scope: string, client: OpenStackClient): ServerList {
-    let list = this.#lists.get(scope);
+  list(scope: string, client: OpenStackClient, uid: string): ServerList {
+    const perInstance = this.#options.mode === 'per-instance';
+    const key = perInstance ? `${scope}\u0000${uid}` : scope;
+    let list = this.#lists.get(key);
     if (list === undefined || list.stopped) {
       if (this.#stopped) throw new Error('the server observer is stopped');
-      list = new ServerList(scope, client, this.#options, () => this.#lists.delete(scope));
-      this.#lists.set(scope, list);
+      const tags = perInstance ? [instanceTag(uid)] : [MANAGED_TAG];
+      list = new ServerList(scope, tags, client, this.#options, () => this.#lists.delete(key));
+      this.#lists.set(key, list);
     }
     list.use(client);
     return list;
@@ -90,6 +108,8 @@ export class ServerObserver {
 /** The managed servers of one cloud and project, listed in the background on an adaptive interval. */
 export class ServerList {
   readonly #scope: string;
+  /** Tags every listed server carries: the managed tag, or one instance's tag. */
+  readonly #tags: string[];
   readonly #options: Required<ServerObserverOptions>;
   readonly #logger: Logger;
   readonly #onExpire: () => void;
@@ -107,11 +127,13 @@ export class ServerList {
 
   constructor(
     scope: string,
+    tags: string[],
     client: OpenStackClient,
     options: Required<ServerObserverOptions>,
     onExpire: () => void,
   ) {
     this.#scope = scope;
+    this.#tags = tags;
     this.#client = client;
     this.#options = options;
     this.#onExpire = onExpire;
@@ -166,11 +188,13 @@ export class ServerList {
 
   /**
    * Lists again soon, because the operator just changed a server, and keeps
-   * the short interval for a while so that the change shows up quickly.
+   * the short interval for a few more listings. Most writes put the server
+   * in a transitional state, which keeps the short interval by itself, but
+   * some take effect in Nova a moment after the call returns.
    */
   refreshSoon(): void {
     if (this.#stopped) return;
-    this.#activeUntil = Date.now() + this.#options.idleIntervalMs;
+    this.#activeUntil = Date.now() + ACTIVE_LISTINGS_AFTER_WRITE * this.#options.activeIntervalMs;
     this.#schedule(this.#options.refreshDelayMs);
   }
 
@@ -215,7 +239,7 @@ export class ServerList {
   async #listOnce(startedAt: number): Promise<void> {
     let servers: Server[];
     try {
-      servers = await this.#client.compute.listServers({ tags: [MANAGED_TAG] });
+      servers = await this.#client.compute.listServers({ tags: this.#tags });
     } catch (err) {
       const failures = (this.#lastError?.failures ?? 0) + 1;
       this.#lastError = { error: err, at: startedAt, failures };
@@ -322,6 +346,9 @@ export class ServerList {
     );
   }
 }
+
+/** Listings at the short interval after the operator's own write, besides the first one. */
+const ACTIVE_LISTINGS_AFTER_WRITE = 3;
 
 /** GETs of servers in ERROR sent at once by one listing. */
 const FAULT_READS_AT_ONCE = 4;

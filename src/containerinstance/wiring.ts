@@ -105,6 +105,7 @@ function setupReconciler(
   const observer = new ServerObserver({
     activeIntervalMs: config.pollIntervalActiveMs,
     idleIntervalMs: config.pollIntervalIdleMs,
+    mode: config.serverObserver,
     logger,
     onChange: (uids) => {
       for (const key of keysOf(uids)) context.enqueue(key);

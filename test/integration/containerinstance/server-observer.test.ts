@@ -87,13 +87,13 @@ describe('bulk server observer on the dev cloud', function () {
 
   it('shares one listing between concurrent readers', async () => {
     const before = await listings();
-    const list = observer.list(scope, client);
+    const list = observer.list(scope, client, randomUUID());
     await Promise.all([list.read(), list.read(), list.read(), list.read()]);
     assert.equal((await listings()) - before, 1);
   });
 
   it('lists again for a read after a write', async () => {
-    const list = observer.list(scope, client);
+    const list = observer.list(scope, client, randomUUID());
     await list.read();
     const { uid, id } = await createTagged();
     const snapshot = await list.read(Date.now());
@@ -104,7 +104,7 @@ describe('bulk server observer on the dev cloud', function () {
   });
 
   it('reports a server change without a read', async () => {
-    const list = observer.list(scope, client);
+    const list = observer.list(scope, client, randomUUID());
     await list.read();
     const { uid } = await createTagged();
     list.refreshSoon();
@@ -120,7 +120,7 @@ describe('bulk server observer on the dev cloud', function () {
   });
 
   it('treats a failed listing as unknown, not absent', async () => {
-    const list = observer.list(scope, client);
+    const list = observer.list(scope, client, randomUUID());
     const { uid } = await createTagged();
     await list.read(Date.now());
     await devCloudAdmin(cloud, 'PATCH', '/faults', {
@@ -150,7 +150,7 @@ describe('bulk server observer on the dev cloud', function () {
 
   it('adds the fault of a server in ERROR', async () => {
     await devCloudAdmin(cloud, 'PATCH', '/faults', { failingFlavors: ['m1.nano'] });
-    const list = observer.list(scope, client);
+    const list = observer.list(scope, client, randomUUID());
     const { uid } = await createTagged('42');
     let fault: string | undefined;
     await waitFor(
@@ -176,7 +176,7 @@ describe('bulk server observer on the dev cloud', function () {
       onChange: () => undefined,
     });
     const uid = randomUUID();
-    await observer.list(scope, client).read(0, uid);
+    await observer.list(scope, client, randomUUID()).read(0, uid);
     const before = await listings();
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.equal(observer.size, 1);
@@ -191,6 +191,33 @@ describe('bulk server observer on the dev cloud', function () {
     );
   });
 
+  it('lists each instance alone in per-instance mode', async () => {
+    observer.stop();
+    observer = new ServerObserver({
+      activeIntervalMs: 200,
+      idleIntervalMs: 2000,
+      mode: 'per-instance',
+      logger: createLogger({ level: 'silent' }),
+      onChange: () => undefined,
+    });
+    const first = await createTagged();
+    const second = await createTagged();
+    const before = await listings();
+    const firstSnapshot = await observer.list(scope, client, first.uid).read(0, first.uid);
+    const secondSnapshot = await observer.list(scope, client, second.uid).read(0, second.uid);
+    assert.equal((await listings()) - before, 2);
+    assert.equal(observer.size, 2);
+    assert.deepEqual(
+      firstSnapshot.serversOf(first.uid).map((server) => server.id),
+      [first.id],
+    );
+    assert.equal(firstSnapshot.size, 1, 'the listing of one instance holds only its server');
+    assert.deepEqual(
+      secondSnapshot.serversOf(second.uid).map((server) => server.id),
+      [second.id],
+    );
+  });
+
   it('stops a listing nobody reads', async () => {
     observer.stop();
     observer = new ServerObserver({
@@ -200,7 +227,7 @@ describe('bulk server observer on the dev cloud', function () {
       logger: createLogger({ level: 'silent' }),
       onChange: () => undefined,
     });
-    await observer.list(scope, client).read();
+    await observer.list(scope, client, randomUUID()).read();
     await waitFor('the listing to stop', async () => observer.size === 0, 10_000, 50);
   });
 });

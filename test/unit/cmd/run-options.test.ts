@@ -55,6 +55,37 @@ describe('run options', () => {
     assert.equal(config.namespace, undefined);
   });
 
+  it('applies the reconciler defaults', () => {
+    const config = parse([]);
+    assert.equal(config.serverObserver, 'bulk');
+    assert.equal(config.recreateErroredServers, true);
+    assert.equal(config.erroredServerGraceMs, 300_000);
+    assert.equal(config.defaultCloudName, undefined);
+  });
+
+  it('parses the reconciler flags', () => {
+    const config = parse([
+      '--server-observer',
+      'per-instance',
+      '--no-recreate-errored-servers',
+      '--errored-server-grace',
+      '30s',
+      '--default-cloud-name',
+      'prod',
+    ]);
+    assert.equal(config.serverObserver, 'per-instance');
+    assert.equal(config.recreateErroredServers, false);
+    assert.equal(config.erroredServerGraceMs, 30_000);
+    assert.equal(config.defaultCloudName, 'prod');
+  });
+
+  it('rejects an unknown server observer', () => {
+    assert.throws(
+      () => parse(['--server-observer', 'sometimes']),
+      /Allowed choices are bulk, per-instance/,
+    );
+  });
+
   it('parses every flag', () => {
     const config = parse([
       '--namespace',
