@@ -145,6 +145,11 @@ workers = 1
 workers = 1
 # A new compute host is mapped to the cell within 2 s instead of never.
 discover_hosts_in_cells_interval = 2
+[filter_scheduler]
+# Nova's default filters without ImagePropertiesFilter: Nova-Docker images
+# carry hypervisor_type=docker, which the fake driver's host ("fake") never
+# matches, so that filter would reject every image the operator publishes.
+enabled_filters = AvailabilityZoneFilter,ComputeFilter,ComputeCapabilitiesFilter,ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter
 [oslo_concurrency]
 lock_path = $CLOUD_DATA/locks
 [oslo_messaging_notifications]

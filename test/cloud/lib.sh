@@ -17,7 +17,7 @@ MYSQL_SOCKET=$CLOUD_RUN/mysqld.sock
 
 # Bump when configure.sh writes a different layout; a stopped cloud with an
 # older layout is configured again at the next start.
-CLOUD_LAYOUT=1
+CLOUD_LAYOUT=2
 
 # Debian's interpreter: the python3 first on PATH may be another one, and the
 # OpenStack modules live only under /usr/lib/python3/dist-packages.

@@ -1,33 +1,9 @@
 import assert from 'node:assert/strict';
 
 import { FINALIZER, type ContainerInstance } from '../../../src/api/index.js';
-import { ImagePublisher, glanceImages, imageProperty } from '../../../src/images/index.js';
-import { createLogger } from '../../../src/observability/logger.js';
-import { useOpenStackEnvironment, type InstanceEnvironment } from './environment.js';
+import { useOpenStackEnvironment } from './environment.js';
 import { assertNoSecretsLogged } from './logs.js';
 import { condition, startScenario, type Scenario } from './scenario.js';
-
-/**
- * Publishes the test image into the test cloud's Glance ahead of the
- * operator and removes its hypervisor_type=docker property. The test cloud
- * runs Nova's fake compute driver, whose host the scheduler rejects for
- * docker images. The operator's publisher reuses an image with the same
- * digest and command whatever the value of that property.
- */
-async function publishSchedulable(env: InstanceEnvironment): Promise<void> {
-  const publisher = new ImagePublisher({
-    docker: env.docker.docker,
-    glance: glanceImages(env.cloud.client),
-    logger: createLogger({ level: 'warn' }),
-  });
-  const image = await publisher.publish({ reference: env.images.v1 });
-  const stored = await env.cloud.client.image.getImage(image.glanceID);
-  if (stored.properties[imageProperty.hypervisorType] !== undefined) {
-    await env.cloud.client.image.updateImage(image.glanceID, [
-      { op: 'remove', path: `/${imageProperty.hypervisorType}` },
-    ]);
-  }
-}
 
 describe('ContainerInstance on the real test cloud @openstack', function () {
   this.timeout(300_000);
@@ -36,7 +12,6 @@ describe('ContainerInstance on the real test cloud @openstack', function () {
   before(async function () {
     const env = await useOpenStackEnvironment(this);
     this.timeout(900_000);
-    await publishSchedulable(env);
     scenario = await startScenario(env, 'cinst-os', {
       operatorArgs: ['--no-recreate-errored-servers'],
     });
