@@ -29,6 +29,12 @@ export interface RunConfig {
   /** Replace servers that stay in ERROR for erroredServerGraceMs. */
   recreateErroredServers: boolean;
   erroredServerGraceMs: number;
+  /** Image pulls plus Glance uploads running at once per cloud. */
+  maxConcurrentUploads: number;
+  /** Time between image garbage-collection passes; undefined when --no-image-gc is given. */
+  imageGcIntervalMs: number | undefined;
+  /** Time an operator-owned Glance image may stay unused before it is deleted. */
+  imageGcGracePeriodMs: number;
   leaderElect: boolean;
   leaderElectionNamespace: string | undefined;
   leaderElectionId: string;
@@ -178,6 +184,34 @@ export function addRunOptions(command: Command): Command {
     )
     .addOption(
       new Option(
+        '--max-concurrent-uploads <count>',
+        'image pulls plus Glance uploads running at once per cloud, at most (count)',
+      )
+        .argParser(wrapParser(positiveInteger('--max-concurrent-uploads')))
+        .default(2),
+    )
+    .addOption(
+      new Option(
+        '--no-image-gc',
+        'keep every operator-owned Glance image; by default unused ones are deleted after --image-gc-grace-period',
+      ),
+    )
+    .addOption(
+      durationOption(
+        '--image-gc-interval <duration>',
+        'time between garbage-collection passes over operator-owned Glance images',
+        3_600_000,
+      ),
+    )
+    .addOption(
+      durationOption(
+        '--image-gc-grace-period <duration>',
+        'time an operator-owned Glance image may stay unused by every ContainerInstance before it is deleted',
+        86_400_000,
+      ),
+    )
+    .addOption(
+      new Option(
         '--leader-elect',
         'elect a leader through a Lease so that only one replica reconciles',
       ).default(false),
@@ -298,6 +332,9 @@ export function toRunConfig(
     defaultNetwork: values.defaultNetwork as string | undefined,
     recreateErroredServers: values.recreateErroredServers !== false,
     erroredServerGraceMs: values.erroredServerGrace as number,
+    maxConcurrentUploads: values.maxConcurrentUploads as number,
+    imageGcIntervalMs: values.imageGc === false ? undefined : (values.imageGcInterval as number),
+    imageGcGracePeriodMs: values.imageGcGracePeriod as number,
     leaderElect,
     leaderElectionNamespace,
     leaderElectionId: values.leaderElectionId as string,

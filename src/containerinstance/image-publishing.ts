@@ -18,17 +18,30 @@ export interface ImagePublishingOptions {
   docker?: Docker;
   /** Pulls plus uploads running at once per cloud. @default 2 */
   maxConcurrentUploads?: number;
+  /** Time a managed Glance image may stay unused before garbage collection deletes it. @default 24 h */
+  gcGracePeriodMs?: number;
+}
+
+/** The image publishers of every cloud this operator has published to. */
+export interface ImagePublishing {
+  publish: PublishImage;
+  /**
+   * Runs one garbage-collection pass on every cloud with a publisher, keeping
+   * the images of the given digests. A failure on one cloud is logged and
+   * does not stop the others.
+   */
+  collectGarbage(digestsInUse: ReadonlySet<string>): Promise<void>;
 }
 
 /** Publishers kept at most; the least recently used beyond this is dropped. */
 const MAX_PUBLISHERS = 32;
 
 /**
- * Returns a {@link PublishImage} that keeps one {@link ImagePublisher} per
- * cloud session, so a rotated credential gets a new one. Every publisher
+ * Returns the image publishing of the operator: one {@link ImagePublisher}
+ * per cloud session, so a rotated credential gets a new one. Every publisher
  * counts uploaded bytes in the operator's novadocker_image_upload_bytes_total.
  */
-export function imagePublishing(options: ImagePublishingOptions): PublishImage {
+export function imagePublishing(options: ImagePublishingOptions): ImagePublishing {
   const docker = options.docker ?? new Docker();
   const publishers = new Map<string, ImagePublisher>();
   let metricsRegistered = false;
@@ -48,7 +61,7 @@ export function imagePublishing(options: ImagePublishingOptions): PublishImage {
     return publisher;
   };
 
-  return async (cloud, request, onProgress) => {
+  const publish: PublishImage = async (cloud, request, onProgress) => {
     const key = `${cloud.scope}\u0000${cloud.client.session.configHash}`;
     const publisher = publisherFor(key, () => {
       // NOTE: only the first publisher registers its metrics on the operator
@@ -72,6 +85,9 @@ export function imagePublishing(options: ImagePublishingOptions): PublishImage {
         ...(options.maxConcurrentUploads === undefined
           ? {}
           : { maxConcurrentUploads: options.maxConcurrentUploads }),
+        ...(options.gcGracePeriodMs === undefined
+          ? {}
+          : { gcGracePeriodMs: options.gcGracePeriodMs }),
       });
     });
 
@@ -83,4 +99,19 @@ export function imagePublishing(options: ImagePublishingOptions): PublishImage {
     });
     return { glanceID: image.glanceID, digest: image.digest };
   };
+
+  // NOTE: a pass covers only the clouds this process has published to since
+  // it started, so a cloud whose instances were all deleted before a restart
+  // keeps its images until an instance publishes there again.
+  const collectGarbage = async (digestsInUse: ReadonlySet<string>): Promise<void> => {
+    for (const publisher of publishers.values()) {
+      try {
+        await publisher.collectGarbage({ digestsInUse });
+      } catch (err) {
+        options.logger.warn({ err }, 'image garbage collection failed; retrying at the next pass');
+      }
+    }
+  };
+
+  return { publish, collectGarbage };
 }

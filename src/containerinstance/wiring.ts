@@ -16,7 +16,7 @@ import { OpenStackClientCache } from '../openstack/index.js';
 import { CloudResolver } from './cloud.js';
 import { envSecretNames } from './env.js';
 import type { PublishImage } from './image-step.js';
-import { imagePublishing } from './image-publishing.js';
+import { imagePublishing, type ImagePublishing } from './image-publishing.js';
 import { ImageTracker } from './image-tracker.js';
 import { PlacementResolver } from './placement.js';
 import { ContainerInstanceReconciler } from './reconciler.js';
@@ -118,6 +118,17 @@ function setupReconciler(
     },
   });
 
+  const publishing = imagePublishing({
+    logger,
+    metrics: context.metrics,
+    maxConcurrentUploads: config.maxConcurrentUploads,
+    gcGracePeriodMs: config.imageGcGracePeriodMs,
+  });
+  const stopImageGc =
+    config.imageGcIntervalMs === undefined
+      ? () => {}
+      : scheduleImageGc(publishing, context, config.imageGcIntervalMs);
+
   const finalizers = new FinalizerClient(kubeConfig, containerInstanceType, FINALIZER);
   const reconciler = new ContainerInstanceReconciler({
     logger,
@@ -150,7 +161,7 @@ function setupReconciler(
     ),
     observer,
     images,
-    publish: options.publish?.(context) ?? imagePublishing({ logger, metrics: context.metrics }),
+    publish: options.publish?.(context) ?? publishing.publish,
     activeIntervalMs: config.pollIntervalActiveMs,
     erroredServers: {
       recreate: config.recreateErroredServers,
@@ -174,10 +185,38 @@ function setupReconciler(
       ? {}
       : { informers: [defaultSecrets as unknown as Informer<KubernetesObject>] }),
     stop: async () => {
+      stopImageGc();
       observer.stop();
       await clients.close();
     },
   };
+}
+
+/**
+ * Runs image garbage collection every intervalMs, keeping the images whose
+ * digests any watched ContainerInstance records in status.image.digest.
+ * Passes never overlap. Returns a function that stops the timer.
+ */
+function scheduleImageGc(
+  publishing: ImagePublishing,
+  context: ReconcilerContext<CachedContainerInstance>,
+  intervalMs: number,
+): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    const digestsInUse = new Set<string>();
+    for (const instance of context.informer.list()) {
+      const digest = instance.status?.image?.digest;
+      if (digest !== undefined) digestsInUse.add(digest);
+    }
+    void publishing.collectGarbage(digestsInUse).finally(() => {
+      running = false;
+    });
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /**

@@ -79,6 +79,42 @@ describe('run options', () => {
     assert.equal(config.defaultCloudName, 'prod');
   });
 
+  it('applies the image defaults', () => {
+    const config = parse([]);
+    assert.equal(config.maxConcurrentUploads, 2);
+    assert.equal(config.imageGcIntervalMs, 3_600_000);
+    assert.equal(config.imageGcGracePeriodMs, 86_400_000);
+  });
+
+  it('parses the image flags', () => {
+    const config = parse([
+      '--max-concurrent-uploads',
+      '5',
+      '--image-gc-interval',
+      '10m',
+      '--image-gc-grace-period',
+      '2h',
+    ]);
+    assert.equal(config.maxConcurrentUploads, 5);
+    assert.equal(config.imageGcIntervalMs, 600_000);
+    assert.equal(config.imageGcGracePeriodMs, 7_200_000);
+  });
+
+  it('turns image garbage collection off', () => {
+    assert.equal(parse(['--no-image-gc']).imageGcIntervalMs, undefined);
+  });
+
+  it('rejects bad image flags', () => {
+    assert.throws(
+      () => parse(['--max-concurrent-uploads', '0']),
+      /invalid --max-concurrent-uploads "0": expected a whole number >= 1/,
+    );
+    assert.throws(
+      () => parse(['--image-gc-grace-period', '0s']),
+      /invalid --image-gc-grace-period "0s": must be longer than 0/,
+    );
+  });
+
   it('rejects an unknown server observer', () => {
     assert.throws(
       () => parse(['--server-observer', 'sometimes']),
