@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+
 import { pino, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
@@ -30,7 +32,13 @@ export function createLogger(
 ): Logger {
   const config: LoggerOptions = {
     level: options.level ?? 'info',
-    name: options.name ?? 'nova-docker-operator',
+    // The program name goes under "logger" because "name" is the key of the
+    // Kubernetes object's name on reconcile lines.
+    base: {
+      pid: process.pid,
+      hostname: hostname(),
+      logger: options.name ?? 'nova-docker-operator',
+    },
     redact: { paths: redactedPaths, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },

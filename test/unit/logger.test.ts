@@ -28,6 +28,14 @@ describe('logger', () => {
     assert.equal(line?.msg, 'reconciled');
   });
 
+  it('keeps name for the object', () => {
+    const out = capture();
+    createLogger({ name: 'devcloud' }, out.stream).info({ name: 'web' }, 'reconciled');
+    const [line] = out.lines();
+    assert.equal(line?.name, 'web');
+    assert.equal(line?.logger, 'devcloud');
+  });
+
   it('redacts passwords and tokens', () => {
     const out = capture();
     createLogger({}, out.stream).info(
