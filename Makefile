@@ -110,8 +110,16 @@ bench: build control-plane-build ## Run the benchmarks that fit in about 15 minu
 	node dist/bench/write-section.js image-streaming $(foreach size,$(BENCH_IMAGE_SIZES),"$$reports/$(size).md")
 
 .PHONY: demo
-demo: build ## Start everything on embedded defaults and run the sample instances
-	@echo "demo: not available yet; it needs the controller, the dev cloud and the image publisher"
+demo: build control-plane-build ## Start the control plane, Docker, registry, dev cloud and operator; run the demo instances
+	hack/demo.sh up
+
+.PHONY: demo-down
+demo-down: ## Stop every process that make demo started, by PID (logs stay in .state/demo)
+	hack/demo.sh down
+
+.PHONY: demo-status
+demo-status: ## List the processes of the running demo with their PIDs
+	hack/demo.sh status
 
 .PHONY: clean
 clean: ## Remove build output (keeps the control plane and Node caches)
