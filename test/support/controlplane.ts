@@ -49,6 +49,8 @@ export interface ControlPlane {
   kubeConfig(): KubeConfig;
   /** Runs the built kubectl against this apiserver; rejects with stderr on a non-zero exit unless allowFailure. */
   kubectl(args: string[], options?: KubectlOptions): Promise<KubectlResult>;
+  /** The built kubectl binary, for callers that stream its output (e.g. `get --watch`). */
+  kubectlPath: string;
   pids: { etcd: number; apiserver: number };
 }
 
@@ -124,6 +126,7 @@ async function startControlPlane(): Promise<ControlPlane> {
       return config;
     },
     kubectl: (args, options) => runKubectl(kubectlPath, kubeconfigPath, args, options),
+    kubectlPath,
     pids: { etcd: etcd.pid, apiserver: apiserver.pid },
   };
 }
