@@ -109,6 +109,10 @@ bench: build control-plane-build ## Run the benchmarks that fit in about 15 minu
 	done && \
 	node dist/bench/write-section.js image-streaming $(foreach size,$(BENCH_IMAGE_SIZES),"$$reports/$(size).md")
 
+.PHONY: run
+run: build ## Run the operator on the current kubeconfig: CLOUDS_YAML=file OS_CLOUD=name [SECRET=ns/name] [RUN_ARGS=flags]
+	hack/run-operator.sh
+
 .PHONY: demo
 demo: build control-plane-build ## Start the control plane, Docker, registry, dev cloud and operator; run the demo instances
 	hack/demo.sh up

@@ -99,16 +99,16 @@ devcloud_info() { node -e 'console.log(JSON.parse(require("fs").readFileSync(pro
 
 devcloud_ready() { [ -f "$1" ] && [ "$(devcloud_info "$1" pid)" = "$2" ]; }
 
-# Installs the CRD, the operator's namespace and the default cloud Secret.
+# Installs the CRD, the operator's namespace and the default cloud Secret with
+# the dev cloud's member user.
 install_crd_and_secret() {
   log "installing the ContainerInstance CRD and the Secret $cloud_secret_namespace/$cloud_secret_name"
   kubectl apply -f "$repo_root/crds/containerinstances.novadocker.io.yaml" >/dev/null
   kubectl wait --for=condition=Established --timeout=60s \
     crd/containerinstances.novadocker.io >/dev/null
   kubectl apply -f "$repo_root/manifests/namespace.yaml" >/dev/null
-  kubectl -n "$cloud_secret_namespace" create secret generic "$cloud_secret_name" \
-    --from-file=clouds.yaml="$DEVCLOUD_CLOUDS_YAML" --dry-run=client -o yaml |
-    kubectl apply -f - >/dev/null
+  node "$repo_root/dist/hack/cloud-secret.js" "$DEVCLOUD_CLOUDS_YAML" devcloud \
+    "$cloud_secret_namespace/$cloud_secret_name" | kubectl apply -f - >/dev/null
 }
 
 # Runs `nova-docker-operator run` against the control plane; DOCKER_HOST is

@@ -35,7 +35,7 @@ publish_web_image() {
 apply_instances() {
   local template
   for template in "$repo_root"/hack/demo/*.yaml; do
-    sed "s|@REGISTRY@|$REGISTRY|g" "$template" >"$demo_dir/manifests/$(basename "$template")"
+    sed "s|\${REGISTRY}|$REGISTRY|g" "$template" >"$demo_dir/manifests/$(basename "$template")"
   done
   kubectl apply -f "$demo_dir/manifests/" | sed 's/^/  /' >&2
 

@@ -9,9 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 import type Docker from 'dockerode';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 
-import { cloudConfigFromString, openCloud, type OpenStackClient } from '../../src/openstack/index.js';
+import { buildCloudSecret } from '../../hack/lib/cloud-secret.js';
+import {
+  cloudConfigFromString,
+  openCloud,
+  type OpenStackClient,
+} from '../../src/openstack/index.js';
 import { useControlPlane, type ControlPlane } from './controlplane.js';
 import { startDevCloud } from './devcloud.js';
 import { buildTestImage, pushImage, useDocker, useRegistry } from './docker.js';
@@ -85,7 +89,12 @@ async function startDevCloudTarget(): Promise<E2ETarget> {
   });
 
   const namespace = await prepareNamespace(controlPlane, 'e2e-devcloud');
-  const secret = await writeCloudSecret(controlPlane, 'devcloud-e2e', cloud.cloudsYaml, cloud.cloudName);
+  const secret = await writeCloudSecret(
+    controlPlane,
+    'devcloud-e2e',
+    cloud.cloudsYamlPath,
+    cloud.cloudName,
+  );
   const operator = await startOperator({
     name: 'devcloud-e2e',
     kubeconfigPath: controlPlane.kubeconfigPath,
@@ -128,7 +137,10 @@ export async function publishWebImage(docker: Docker, registryHost: string): Pro
  * the operator namespace and a fresh namespace for the instances, and returns
  * the latter's name.
  */
-export async function prepareNamespace(controlPlane: ControlPlane, prefix: string): Promise<string> {
+export async function prepareNamespace(
+  controlPlane: ControlPlane,
+  prefix: string,
+): Promise<string> {
   await controlPlane.kubectl([
     'apply',
     '-f',
@@ -148,29 +160,29 @@ export async function prepareNamespace(controlPlane: ControlPlane, prefix: strin
 }
 
 /**
- * Writes a Secret holding one cloud of a clouds.yaml (the operator's default
- * picks no cloud by name) and returns its `namespace/name`.
+ * Writes a Secret holding one cloud of a clouds.yaml file (the operator's
+ * default Secret names no cloud) and returns its `namespace/name`.
  */
 export async function writeCloudSecret(
   controlPlane: ControlPlane,
   name: string,
-  cloudsYaml: string,
+  cloudsYamlPath: string,
   cloudName: string,
 ): Promise<string> {
-  const single = singleCloudYaml(cloudsYaml, cloudName);
-  await controlPlane.kubectl(['apply', '-f', '-'], {
-    input: JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name, namespace: OPERATOR_NAMESPACE },
-      type: 'Opaque',
-      stringData: { 'clouds.yaml': single },
-    }),
+  const secret = buildCloudSecret({
+    cloudsYamlPath,
+    cloud: cloudName,
+    namespace: OPERATOR_NAMESPACE,
+    name,
   });
+  await controlPlane.kubectl(['apply', '-f', '-'], { input: JSON.stringify(secret) });
   return `${OPERATOR_NAMESPACE}/${name}`;
 }
 
-async function findContainer(docker: Docker, serverID: string): Promise<ServerContainer | undefined> {
+async function findContainer(
+  docker: Docker,
+  serverID: string,
+): Promise<ServerContainer | undefined> {
   const [found] = await docker.listContainers({
     all: true,
     filters: { label: [`${SERVER_LABEL}=${serverID}`] },
@@ -178,16 +190,4 @@ async function findContainer(docker: Docker, serverID: string): Promise<ServerCo
   if (!found) return undefined;
   const info = await docker.getContainer(found.Id).inspect();
   return { running: info.State.Running, env: info.Config.Env ?? [], cmd: info.Config.Cmd ?? [] };
-}
-
-/** Returns a clouds.yaml with only the named cloud; throws naming the cloud when it is absent. */
-function singleCloudYaml(cloudsYaml: string, cloudName: string): string {
-  const clouds = (parseYaml(cloudsYaml) as { clouds?: Record<string, unknown> }).clouds ?? {};
-  const entry = clouds[cloudName];
-  if (entry === undefined) {
-    throw new Error(
-      `cloud "${cloudName}" not found in clouds.yaml; it has: ${Object.keys(clouds).join(', ')}`,
-    );
-  }
-  return stringifyYaml({ clouds: { [cloudName]: entry } });
 }

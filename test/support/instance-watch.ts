@@ -87,10 +87,15 @@ export async function watchInstance(
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
 
-  await waitFor(`kubectl watch on ${namespace}/${name} to open`, async () => {
-    if (child.exitCode !== null) throw new Error(`kubectl exited: ${stderr.slice(-500)}`);
-    return /watch=true.* 200 OK/.test(stderr);
-  }, 30_000, 50);
+  await waitFor(
+    `kubectl watch on ${namespace}/${name} to open`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`kubectl exited: ${stderr.slice(-500)}`);
+      return /watch=true.* 200 OK/.test(stderr);
+    },
+    30_000,
+    50,
+  );
 
   return {
     observations,
@@ -102,13 +107,23 @@ export async function watchInstance(
 }
 
 function parseObservation(line: string): InstanceObservation {
-  const [resourceVersion, generation, observedGeneration, phase, serverID, ready, reconciling, stalled] =
-    line.split('|');
-  const text = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
+  const [
+    resourceVersion,
+    generation,
+    observedGeneration,
+    phase,
+    serverID,
+    ready,
+    reconciling,
+    stalled,
+  ] = line.split('|');
+  const text = (value: string | undefined) =>
+    value === undefined || value === '' ? undefined : value;
   return {
     resourceVersion: resourceVersion ?? '',
     generation: Number(generation),
-    observedGeneration: text(observedGeneration) === undefined ? undefined : Number(observedGeneration),
+    observedGeneration:
+      text(observedGeneration) === undefined ? undefined : Number(observedGeneration),
     phase: text(phase),
     serverID: text(serverID),
     ready: text(ready),
