@@ -91,7 +91,7 @@ export async function watchInstance(
     `kubectl watch on ${namespace}/${name} to open`,
     async () => {
       if (child.exitCode !== null) throw new Error(`kubectl exited: ${stderr.slice(-500)}`);
-      return /watch=true.* 200 OK/.test(stderr);
+      return /watch=true.*200 OK/.test(stderr);
     },
     30_000,
     50,
