@@ -15,7 +15,6 @@
 #
 # Environment:
 #   DEMO_DIR           state folder (default .state/demo in the repository)
-#   DEMO_NETWORK_CIDR  subnet of the dev cloud network (default 10.213.0.0/24)
 #   DEMO_TIMEOUT       seconds each instance may take to settle (default 180)
 #   DOCKER_HOST        a unix:// Docker Engine to use instead of a private one
 set -euo pipefail
@@ -24,7 +23,6 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 demo_dir=${DEMO_DIR:-$repo_root/.state/demo}
 case "$demo_dir" in /*) ;; *) demo_dir=$PWD/$demo_dir ;; esac
 demo_dir=${demo_dir%/}
-network_cidr=${DEMO_NETWORK_CIDR:-10.213.0.0/24}
 settle_timeout=${DEMO_TIMEOUT:-180}
 control_plane="$repo_root/test/controlplane/control-plane.sh"
 main_js="$repo_root/dist/src/main.js"

@@ -77,8 +77,9 @@ EOF
 }
 
 # The dev cloud runs its servers as containers on the demo's Docker Engine.
-# Servers of the failing flavor go to ERROR, as on a cloud with no host large
-# enough for that flavor.
+# Containers get no network (--address-mode fake), so the demo adds no bridge to
+# the machine, and their addresses come from the dev cloud's subnet. Servers of
+# the failing flavor go to ERROR, as on a cloud with no host large enough for it.
 start_devcloud() {
   local dir=$demo_dir/devcloud
   log "starting the dev cloud (servers of flavor $failing_flavor fail to schedule)"
@@ -87,7 +88,7 @@ start_devcloud() {
     --data-dir "$dir/data" \
     --docker-socket "$DOCKER_SOCKET" \
     --docker-prefix "$docker_prefix" \
-    --network-cidr "$network_cidr" \
+    --address-mode fake \
     --fail-flavor "$failing_flavor"
   wait_for "the dev cloud to write devcloud.json" devcloud 60 "$dir/devcloud.log" \
     devcloud_ready "$dir/data/devcloud.json" "$(cat "$(pid_file devcloud)")"
@@ -129,7 +130,7 @@ start_operator() {
 }
 
 # The dev cloud leaves its containers running when it stops, so down removes
-# them and its Docker network, on the machine's engine as on a private one.
+# them, on the machine's engine as on a private one.
 remove_devcloud_containers() {
   [ -n "${DOCKER_SOCKET:-}" ] || return 0
   docker_ping "$DOCKER_SOCKET" >/dev/null 2>&1 || return 0
@@ -141,5 +142,4 @@ remove_devcloud_containers() {
     docker -H "unix://$DOCKER_SOCKET" rm -f $containers >/dev/null
     log "removed the dev cloud containers: $(echo $containers)"
   fi
-  docker -H "unix://$DOCKER_SOCKET" network rm "$docker_prefix-private" >/dev/null 2>&1 || true
 }

@@ -6,6 +6,7 @@
  * test cloud, whose Nova fake driver runs no container.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type Docker from 'dockerode';
@@ -21,6 +22,7 @@ import { startDevCloud } from './devcloud.js';
 import { buildTestImage, pushImage, useDocker, useRegistry } from './docker.js';
 import { registerCleanup } from './hooks.js';
 import { repoRoot } from './host-packages.js';
+import { useOpenStack, type TestCloud } from './openstack.js';
 import { startOperator, type Operator } from './operator.js';
 
 /** Label the dev cloud puts on each server's container. */
@@ -117,6 +119,63 @@ async function startDevCloudTarget(): Promise<E2ETarget> {
     openstack,
     operator,
     container: (serverID) => findContainer(engine.docker, serverID),
+  };
+}
+
+let openStackTarget: Promise<E2ETarget> | undefined;
+
+/**
+ * Returns the target of the machine's real OpenStack test cloud, starting
+ * the operator for it once per mocha run. Skips the calling hook through
+ * ctx.skip() when that cloud cannot run here. Its Nova fake driver runs no
+ * container, so the target has no `container` function.
+ */
+export async function useOpenStackTarget(ctx: Mocha.Context): Promise<E2ETarget> {
+  const cloud = await useOpenStack(ctx);
+  openStackTarget ??= startOpenStackTarget(cloud).catch((err: unknown) => {
+    openStackTarget = undefined;
+    throw err;
+  });
+  return openStackTarget;
+}
+
+async function startOpenStackTarget(cloud: TestCloud): Promise<E2ETarget> {
+  const [controlPlane, engine, registry] = await Promise.all([
+    useControlPlane(),
+    useDocker(),
+    useRegistry(),
+  ]);
+  const image = await publishWebImage(engine.docker, registry.host);
+
+  const namespace = await prepareNamespace(controlPlane, 'e2e-openstack');
+  const secret = await writeCloudSecret(
+    controlPlane,
+    'openstack-e2e',
+    cloud.cloudsYamlPath,
+    cloud.cloudName,
+  );
+  const operator = await startOperator({
+    name: 'openstack-e2e',
+    kubeconfigPath: controlPlane.kubeconfigPath,
+    defaultCloudSecret: secret,
+    dockerHost: engine.host,
+    namespace,
+  });
+
+  const cloudsYaml = await readFile(cloud.cloudsYamlPath, 'utf8');
+  const openstack = openCloud(cloudConfigFromString(cloudsYaml, { cloud: cloud.cloudName }));
+  registerCleanup('OpenStack e2e client', () => openstack.close());
+
+  return {
+    name: 'OpenStack test cloud',
+    controlPlane,
+    namespace,
+    image,
+    flavor: cloud.flavors.tiny,
+    unschedulableFlavor: cloud.flavors.unschedulable,
+    network: cloud.networkName,
+    openstack,
+    operator,
   };
 }
 
