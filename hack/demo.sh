@@ -95,7 +95,7 @@ start_all() {
   : >"$demo_dir/demo.env"
 
   log "starting the control plane (etcd, kube-apiserver)"
-  "$control_plane" up "$demo_dir/controlplane" 2>&1 | sed 's/^/  /' >&2
+  "$control_plane" up "$demo_dir/controlplane" 7>&- 2>&1 | { grep -v 'use it with' || true; } | sed 's/^/  /' >&2
   # The control plane script owns these PID files; the demo only reads them.
   save_env BIN_DIR "$(. "$demo_dir/controlplane/config.env" && echo "$BIN_DIR")"
   save_env KUBECONFIG "$demo_dir/controlplane/kubeconfig"

@@ -75,21 +75,22 @@ print_summary() {
   echo
   echo "\$ kubectl get events --field-selector involvedObject.name=too-big"
   kubectl get events --field-selector involvedObject.name=too-big
+  local state=${demo_dir#"$repo_root"/}
   cat <<EOF
 
-The demo runs in the background; its state and logs are in $demo_dir.
-Use it from this shell:
+The demo keeps running in the background, with its state and logs in $state/.
+Try it from this shell:
 
   export KUBECONFIG=$KUBECONFIG
   export PATH=$BIN_DIR:\$PATH
   export DOCKER_HOST=$DOCKER_HOST
 
-  kubectl get cinst -w                                   # watch the instances
-  kubectl describe cinst too-big                         # conditions, fault and Events
-  kubectl edit cinst web                                 # change env or command
-  kubectl delete cinst web                               # deletes its server
-  kubectl apply -f $demo_dir/manifests/    # re-create them
-  tail -f $demo_dir/operator/operator.log   # operator logs
-  make demo-down                                         # stop everything
+  kubectl get cinst -w                    # watch the instances
+  kubectl describe cinst too-big          # conditions, the Nova fault and Events
+  kubectl edit cinst web                  # change env or command: the server is rebuilt
+  kubectl delete cinst web                # the server goes with it
+  kubectl apply -f $state/manifests/
+  tail -f $state/operator/operator.log
+  make demo-down                          # stop everything the demo started
 EOF
 }

@@ -37,11 +37,12 @@ process_expected() {
 }
 
 # Starts a command in its own session with stdout and stderr appended to LOG,
-# and writes its PID file. setsid execs the command, so $! is its PID.
+# and writes its PID file. setsid execs the command, so $! is its PID. The
+# command does not inherit the lock on fd 7, which would outlive this script.
 start_process() {
   local name=$1 log_file=$2
   shift 2
-  setsid "$@" >>"$log_file" 2>&1 </dev/null &
+  setsid "$@" >>"$log_file" 2>&1 </dev/null 7>&- &
   echo $! >"$(pid_file "$name")"
 }
 
