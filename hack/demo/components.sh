@@ -1,9 +1,9 @@
 # Starts the demo's servers, sourced by hack/demo.sh. Each function starts one
-# server on 127.0.0.1, waits until it answers and records in demo.env what the
+# server on 127.0.0.1, waits until it responds and records in demo.env what the
 # next steps need.
 
 # Uses the Docker Engine of DOCKER_HOST or /var/run/docker.sock when one
-# answers; otherwise starts a private dockerd as the test harness does: its own
+# responds; otherwise starts a private dockerd as the test harness does: its own
 # data root, exec root and socket, a containerd namespace of its own, and no
 # bridge or iptables changes to the machine's network.
 start_docker_engine() {
@@ -14,7 +14,7 @@ start_docker_engine() {
       *) die "DOCKER_HOST=$user_docker_host is not a unix:// socket, which the dev cloud needs; unset DOCKER_HOST to let the demo start a private dockerd" ;;
     esac
     docker_ping "$socket" >/dev/null 2>&1 ||
-      die "no Docker Engine answers on DOCKER_HOST=$user_docker_host; start it, or unset DOCKER_HOST to let the demo start a private dockerd"
+      die "no Docker Engine responds on DOCKER_HOST=$user_docker_host; start it, or unset DOCKER_HOST to let the demo start a private dockerd"
     log "using the Docker Engine at $user_docker_host"
   elif docker_ping /var/run/docker.sock >/dev/null 2>&1; then
     socket=/var/run/docker.sock
@@ -29,7 +29,7 @@ start_docker_engine() {
 
 start_private_dockerd() {
   [ "$(id -u)" -eq 0 ] ||
-    die "no Docker Engine answers (DOCKER_HOST is unset and /var/run/docker.sock is absent), and a private dockerd needs root; start Docker, or run make demo as root"
+    die "no Docker Engine responds (DOCKER_HOST is unset and /var/run/docker.sock is absent), and a private dockerd needs root; start Docker, or run make demo as root"
   local dockerd dir=$demo_dir/docker
   dockerd=$(command -v dockerd || echo /usr/sbin/dockerd)
   mkdir -p "$runtime_dir"
@@ -47,7 +47,7 @@ start_private_dockerd() {
     --containerd-namespace="$docker_prefix" \
     --containerd-plugins-namespace="$docker_prefix-plugins" \
     --bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false
-  wait_for "dockerd to answer" dockerd 60 "$dir/dockerd.log" docker_ping "$runtime_dir/docker.sock"
+  wait_for "dockerd to respond" dockerd 60 "$dir/dockerd.log" docker_ping "$runtime_dir/docker.sock"
 }
 
 # Debian's docker-registry on a free port, over plain HTTP: dockerd treats
@@ -71,7 +71,7 @@ http:
 EOF
   log "starting docker-registry on 127.0.0.1:$port"
   start_process registry "$dir/registry.log" docker-registry serve "$dir/config.yml"
-  wait_for "docker-registry to answer" registry 30 "$dir/registry.log" \
+  wait_for "docker-registry to respond" registry 30 "$dir/registry.log" \
     curl -fsS "http://127.0.0.1:$port/v2/"
   save_env REGISTRY "127.0.0.1:$port"
 }
@@ -124,7 +124,7 @@ start_operator() {
     --default-cloud-secret "$cloud_secret_namespace/$cloud_secret_name" \
     --metrics-bind-address "127.0.0.1:$metrics" \
     --health-probe-bind-address "127.0.0.1:$health"
-  wait_for "the operator to be ready" operator 60 "$dir/operator.log" \
+  wait_for "the operator to report ready on /readyz" operator 60 "$dir/operator.log" \
     curl -fsS "http://127.0.0.1:$health/readyz"
   save_env OPERATOR_METRICS_URL "http://127.0.0.1:$metrics/metrics"
 }

@@ -80,7 +80,7 @@ wait_for() {
   until "$@" >/dev/null 2>&1; do
     if ! process_owned "$name"; then
       tail -n 20 "$log_file" >&2 || true
-      die "$name exited before $description; its log is $log_file"
+      die "$name exited while the demo was waiting for $description; see its log $log_file"
     fi
     if [ "$(date +%s)" -ge "$deadline" ]; then
       tail -n 20 "$log_file" >&2 || true
