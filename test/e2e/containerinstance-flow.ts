@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 
 import { isErrorClass, type Server } from '../../src/openstack/index.js';
-import type { E2ETarget } from '../support/e2e-target.js';
+import { WEB_COMMAND, type E2ETarget } from '../support/e2e-target.js';
 import { isCurrent, watchInstance } from '../support/instance-watch.js';
 
 /** How long an instance may take to settle; image publishing dominates. */
@@ -67,7 +67,7 @@ export function describeContainerInstanceFlow(
     const webSpec = (greeting: string) => ({
       image: target.image,
       flavor: target.flavor,
-      command: ['httpd', '-f', '-v', '-p', '8080', '-h', '/var/www'],
+      command: WEB_COMMAND,
       env: [{ name: 'GREETING', value: greeting }],
     });
 
@@ -100,7 +100,7 @@ export function describeContainerInstanceFlow(
         const container = await target.container(instance.status.serverID);
         assert.equal(container?.running, true, 'the server container is not running');
         assert.ok(container.env.includes('GREETING=hello'), `env: ${container.env.join(' ')}`);
-        assert.deepEqual(container.cmd, ['httpd', '-f', '-v', '-p', '8080', '-h', '/var/www']);
+        assert.deepEqual(container.cmd, WEB_COMMAND);
       }
     });
 

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 
 import { buildCloudSecret } from '../../hack/lib/cloud-secret.js';
+import { ImagePublisher, glanceImages, imageProperty } from '../../src/images/index.js';
+import { createLogger } from '../../src/observability/logger.js';
 import {
   cloudConfigFromString,
   openCloud,
@@ -27,6 +29,9 @@ import { startOperator, type Operator } from './operator.js';
 
 /** Label the dev cloud puts on each server's container. */
 const SERVER_LABEL = 'org.openstack.devcloud.server-id';
+
+/** The command of the web server instances: busybox httpd in the foreground. */
+export const WEB_COMMAND = ['httpd', '-f', '-v', '-p', '8080', '-h', '/var/www'];
 
 /** Namespace of the default cloud Secrets, as in the install manifests. */
 const OPERATOR_NAMESPACE = 'nova-docker-operator';
@@ -165,6 +170,9 @@ async function startOpenStackTarget(cloud: TestCloud): Promise<E2ETarget> {
   const cloudsYaml = await readFile(cloud.cloudsYamlPath, 'utf8');
   const openstack = openCloud(cloudConfigFromString(cloudsYaml, { cloud: cloud.cloudName }));
   registerCleanup('OpenStack e2e client', () => openstack.close());
+  for (const command of [WEB_COMMAND, undefined]) {
+    await publishSchedulable(engine.docker, openstack, image, command);
+  }
 
   return {
     name: 'OpenStack test cloud',
@@ -177,6 +185,33 @@ async function startOpenStackTarget(cloud: TestCloud): Promise<E2ETarget> {
     openstack,
     operator,
   };
+}
+
+/**
+ * Publishes the image into the test cloud's Glance ahead of the operator,
+ * then removes its hypervisor_type=docker property. The scheduler places
+ * such images only on Docker hosts, and the test cloud's one host runs
+ * Nova's fake driver. The operator reuses a Glance image with the same
+ * digest and command whatever that property says.
+ */
+async function publishSchedulable(
+  docker: Docker,
+  openstack: OpenStackClient,
+  reference: string,
+  command: string[] | undefined,
+): Promise<void> {
+  const publisher = new ImagePublisher({
+    docker,
+    glance: glanceImages(openstack),
+    logger: createLogger({ level: 'warn' }),
+  });
+  const image = await publisher.publish({ reference, ...(command ? { command } : {}) });
+  const stored = await openstack.image.getImage(image.glanceID);
+  if (stored.properties[imageProperty.hypervisorType] !== undefined) {
+    await openstack.image.updateImage(image.glanceID, [
+      { op: 'remove', path: `/${imageProperty.hypervisorType}` },
+    ]);
+  }
 }
 
 /**
