@@ -186,6 +186,8 @@ export function describeContainerInstanceFlow(
           (seen) => seen.ready === 'True' && seen.observedGeneration !== seen.generation,
         );
         assert.deepEqual(early, [], 'Ready=True with a stale observedGeneration');
+        // The watch opened before the apply, so it saw versions before the first current one.
+        assert.ok(watch.observations.findIndex(isCurrent) > 0, 'no version before Ready was seen');
         const firstCurrent = watch.observations.find(isCurrent);
         assert.equal(firstCurrent?.phase, 'Running');
         assert.ok(firstCurrent?.serverID, 'first current version has no serverID');
@@ -206,6 +208,10 @@ export function describeContainerInstanceFlow(
           if (!current) await new Promise((resolve) => setTimeout(resolve, 100));
         }
         assert.ok(current, 'generation 2 never became current');
+        const pending = watch.observations.filter(
+          (seen) => seen.generation === 2 && !isCurrent(seen),
+        );
+        assert.ok(pending.length > 0, 'no version of generation 2 before it became current');
         const updated = await server(current.serverID!);
         assert.equal(updated.metadata.GREETING, 'second');
       } finally {
