@@ -5,6 +5,15 @@
 # demo registry, where the operator pulls it from.
 publish_web_image() {
   local reference=$REGISTRY/$web_image rootfs=$demo_dir/image/rootfs applet
+
+  # A rebuilt image gets a new digest, which would make the operator rebuild
+  # the servers of a demo that is being reused.
+  if curl -fsS -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://$REGISTRY/v2/${web_image%:*}/manifests/${web_image##*:}"; then
+    log "reusing $reference from the demo registry"
+    return
+  fi
+
   log "building $reference offline from busybox-static and pushing it"
   rm -rf "$rootfs"
   mkdir -p "$rootfs"/{bin,etc,proc,sys,dev,root,tmp,var/www}
