@@ -8,7 +8,7 @@ publish_web_image() {
 
   # A rebuilt image gets a new digest, which would make the operator rebuild
   # the servers of a demo that is being reused.
-  if curl -fsS -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+  if curl -fs -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
     "http://$REGISTRY/v2/${web_image%:*}/manifests/${web_image##*:}"; then
     log "reusing $reference from the demo registry"
     return
