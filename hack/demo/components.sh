@@ -8,6 +8,12 @@
 # bridge or iptables changes to the machine's network.
 start_docker_engine() {
   local socket
+  # The summary tells users to export the private engine's DOCKER_HOST, which
+  # must not stop the next make demo from starting that engine again.
+  if [ "$user_docker_host" = "unix://$runtime_dir/docker.sock" ]; then
+    user_docker_host=
+  fi
+
   if [ -n "$user_docker_host" ]; then
     case "$user_docker_host" in
       unix://*) socket=${user_docker_host#unix://} ;;
