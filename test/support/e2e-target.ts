@@ -2,7 +2,7 @@
  * What an end-to-end suite runs against: a control plane with the CRD, a
  * cloud, the operator watching one namespace with that cloud as its default,
  * and a web server image in a local registry. The dev cloud target runs each
- * server as a Docker container; the OpenStack target is the machine's real
+ * server as a Docker container. The OpenStack target is the machine's real
  * test cloud, whose Nova fake driver runs no container.
  */
 import { randomBytes } from 'node:crypto';
@@ -227,9 +227,8 @@ export async function publishWebImage(docker: Docker, registryHost: string): Pro
 }
 
 /**
- * Installs the CRD (once per control plane is enough; apply is idempotent),
- * the operator namespace and a fresh namespace for the instances, and returns
- * the latter's name.
+ * Applies the CRD and the operator namespace (repeating that is harmless),
+ * creates a fresh namespace for the instances and returns its name.
  */
 export async function prepareNamespace(
   controlPlane: ControlPlane,
