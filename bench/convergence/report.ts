@@ -210,7 +210,6 @@ function renderSteady(results: readonly ScenarioResult[]): string {
       'window (s)',
       'OpenStack calls',
       'calls / instance / min',
-      'after the fast-poll tail',
       'Kubernetes writes / min',
       'ContainerInstance watch events',
       'operator CPU',
@@ -226,9 +225,6 @@ function renderSteady(results: readonly ScenarioResult[]): string {
         seconds(s.windowMs),
         totalCalls(s.counts.openstack),
         s.openstackCallsPerInstancePerMinute.toFixed(4),
-        s.afterTail
-          ? `${s.afterTail.openstackCallsPerInstancePerMinute.toFixed(4)} (from ${seconds(s.afterTail.startMs)} s)`
-          : 'window too short',
         s.kubeWritesPerMinute.toFixed(2),
         s.instanceWatchEvents,
         `${s.operatorCpuPercent.toFixed(2)} %`,

@@ -16,8 +16,7 @@ import { totalCalls } from '../harness/openstack-calls.js';
 import { startOperator, type OperatorProcess } from '../harness/operator.js';
 import { readOperatorMetrics, type OperatorMetrics } from '../harness/operator-metrics.js';
 import { ReadyWatch } from '../harness/ready-watch.js';
-import { parseDuration } from '../../src/cmd/duration.js';
-import { between, takeSnapshot, type PhaseCounts, type Snapshot } from './snapshot.js';
+import { between, takeSnapshot, type PhaseCounts } from './snapshot.js';
 import { percentile } from './stats.js';
 import { perInstanceMinimumMs, theoreticalMinimumMs } from './theory.js';
 
@@ -74,8 +73,6 @@ export interface SteadyFigures {
   windowMs: number;
   counts: PhaseCounts;
   openstackCallsPerInstancePerMinute: number;
-  /** The same rate from the end of the fast-poll tail (one idle plus one active interval) to the end of the window. */
-  afterTail: { startMs: number; openstackCallsPerInstancePerMinute: number } | undefined;
   kubeWritesPerMinute: number;
   /** ContainerInstance watch events seen in the window; each is a write someone made. */
   instanceWatchEvents: number;
@@ -217,40 +214,17 @@ async function idle(
 ): Promise<SteadyFigures> {
   const load = new LoadMeter();
   const processes = processesOf(env, operator);
-  const snapshot = () => takeSnapshot(env.client, env.cloud.adminUrl, operator.sampler, processes);
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  const before = await snapshot();
+  const before = await takeSnapshot(env.client, env.cloud.adminUrl, operator.sampler, processes);
   const eventsBefore = watch.events;
-
-  // After its last write the bulk observer keeps the short interval for one
-  // idle interval, so a second snapshot splits that tail from the rest.
-  const tailMs =
-    parseDuration(settings.pollIntervalIdle) + parseDuration(settings.pollIntervalActive);
-  let afterTail: Snapshot | undefined;
-  if (settings.idleWindowMs > tailMs + 30_000) {
-    await sleep(tailMs);
-    afterTail = await snapshot();
-    await sleep(Math.max(0, before.at + settings.idleWindowMs - Date.now()));
-  } else {
-    await sleep(settings.idleWindowMs);
-  }
-  const after = await snapshot();
+  await new Promise((resolve) => setTimeout(resolve, settings.idleWindowMs));
+  const after = await takeSnapshot(env.client, env.cloud.adminUrl, operator.sampler, processes);
 
   const counts = between(before, after);
   const minutes = counts.durationMs / 60_000;
-  const rest = afterTail === undefined ? undefined : between(afterTail, after);
   return {
     windowMs: counts.durationMs,
     counts,
     openstackCallsPerInstancePerMinute: totalCalls(counts.openstack) / settings.instances / minutes,
-    afterTail:
-      rest === undefined
-        ? undefined
-        : {
-            startMs: afterTail!.at - before.at,
-            openstackCallsPerInstancePerMinute:
-              totalCalls(rest.openstack) / settings.instances / (rest.durationMs / 60_000),
-          },
     kubeWritesPerMinute: totalWrites(counts.kube) / minutes,
     instanceWatchEvents: watch.events - eventsBefore,
     operatorCpuPercent: (counts.operatorCpuSeconds / (counts.durationMs / 1000)) * 100,
