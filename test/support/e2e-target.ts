@@ -12,8 +12,6 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 
 import { buildCloudSecret } from '../../hack/lib/cloud-secret.js';
-import { ImagePublisher, glanceImages, imageProperty } from '../../src/images/index.js';
-import { createLogger } from '../../src/observability/logger.js';
 import {
   cloudConfigFromString,
   openCloud,
@@ -170,9 +168,6 @@ async function startOpenStackTarget(cloud: TestCloud): Promise<E2ETarget> {
   const cloudsYaml = await readFile(cloud.cloudsYamlPath, 'utf8');
   const openstack = openCloud(cloudConfigFromString(cloudsYaml, { cloud: cloud.cloudName }));
   registerCleanup('OpenStack e2e client', () => openstack.close());
-  for (const command of [WEB_COMMAND, undefined]) {
-    await publishSchedulable(engine.docker, openstack, image, command);
-  }
 
   return {
     name: 'OpenStack test cloud',
@@ -185,33 +180,6 @@ async function startOpenStackTarget(cloud: TestCloud): Promise<E2ETarget> {
     openstack,
     operator,
   };
-}
-
-/**
- * Publishes the image into the test cloud's Glance ahead of the operator,
- * then removes its hypervisor_type=docker property. The scheduler places
- * such images only on Docker hosts, and the test cloud's one host runs
- * Nova's fake driver. The operator reuses a Glance image with the same
- * digest and command whatever that property says.
- */
-async function publishSchedulable(
-  docker: Docker,
-  openstack: OpenStackClient,
-  reference: string,
-  command: string[] | undefined,
-): Promise<void> {
-  const publisher = new ImagePublisher({
-    docker,
-    glance: glanceImages(openstack),
-    logger: createLogger({ level: 'warn' }),
-  });
-  const image = await publisher.publish({ reference, ...(command ? { command } : {}) });
-  const stored = await openstack.image.getImage(image.glanceID);
-  if (stored.properties[imageProperty.hypervisorType] !== undefined) {
-    await openstack.image.updateImage(image.glanceID, [
-      { op: 'remove', path: `/${imageProperty.hypervisorType}` },
-    ]);
-  }
 }
 
 /**
