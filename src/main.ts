@@ -1,23 +1,19 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
-
-import { registerRunCommand } from './cmd/run.js';
-import { containerInstanceWiring } from './containerinstance/index.js';
-import { registerDevcloudCommand } from './devcloud/command.js';
-
 /**
- * The nova-docker-operator command line. Each subcommand lives in its own module
- * and registers itself here.
+ * Entry point. It checks the Node.js version before loading anything else,
+ * because on an older Node.js the dependencies fail at import time with
+ * errors that do not name the cause.
  */
-export function buildProgram(): Command {
-  const program = new Command();
-  program
-    .name('nova-docker-operator')
-    .description('Runs ContainerInstance resources as Nova-Docker servers on OpenStack')
-    .showHelpAfterError();
-  registerRunCommand(program, containerInstanceWiring());
-  registerDevcloudCommand(program);
-  return program;
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+const tooOld = major < 22 || (major === 22 && minor < 19);
+if (tooOld) {
+  console.error(
+    `nova-docker-operator needs Node.js 22.19.0 or newer, but this is ${process.versions.node}. ` +
+      'Run it through make, or put the Node.js that hack/ensure-node.sh installs first on PATH: ' +
+      'export PATH=$(hack/ensure-node.sh):$PATH',
+  );
+  process.exit(1);
 }
 
+const { buildProgram } = await import('./cli.js');
 await buildProgram().parseAsync(process.argv);

@@ -135,11 +135,12 @@ async function erroredStep(
   input: ConvergeInput,
   server: Server,
 ): Promise<ReconcileResult> {
-  const fault = run.status.fault?.message ?? 'no fault recorded';
+  // Nova's messages often end in a space, e.g. "No valid host was found. ".
+  const fault = run.status.fault?.message?.trim() || 'no fault recorded';
   if (!deps.erroredServers.recreate) {
     run.markStalled(
       'ServerError',
-      `server ${server.id} is in ERROR: ${fault}; the operator keeps observing it and reports when it recovers, but does not replace it (--recreate-errored-servers=false)`,
+      `server ${server.id} is in ERROR: ${fault}; the operator keeps observing it and reports when it recovers, but does not replace it (--no-recreate-errored-servers)`,
     );
     await run.flush();
     return done();
@@ -156,11 +157,14 @@ async function erroredStep(
     deps.erroredServers.graceMs,
     Math.min(deps.erroredServers.graceMs * 2 ** memory.errorRecreates, MAX_ERROR_GRACE_MS),
   );
-  const remainingMs = memory.erroredServer.since + grace - Date.now();
+  const replaceAt = memory.erroredServer.since + grace;
+  const remainingMs = replaceAt - Date.now();
   if (remainingMs > 0) {
+    // An absolute time, because a countdown would change the message, and so
+    // write status, on every reconcile while the server waits.
     run.markProgressing(
       'ServerError',
-      `server ${server.id} is in ERROR: ${fault}; it is replaced in ${Math.ceil(remainingMs / 1000)} s unless it recovers`,
+      `server ${server.id} is in ERROR: ${fault}; it is replaced at ${new Date(replaceAt).toISOString()} unless it recovers`,
     );
     await run.flush();
     return requeueAfter(remainingMs);
