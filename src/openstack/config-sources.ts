@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 
 import { parse as parseYaml } from 'yaml';
 
+import { authKeys } from './config-auth.js';
 import { CloudConfigError, normalizeCloud, type CloudConfig } from './config.js';
 
 /** Options for {@link loadCloudConfig}; every field defaults to the process's own. */
@@ -208,30 +209,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** OS_* variables that go into the auth mapping, by their clouds.yaml key. */
-const envAuthKeys = [
-  'auth_url',
-  'username',
-  'user_id',
-  'password',
-  'project_name',
-  'project_id',
-  'tenant_name',
-  'tenant_id',
-  'user_domain_name',
-  'user_domain_id',
-  'project_domain_name',
-  'project_domain_id',
-  'domain_name',
-  'domain_id',
-  'default_domain_name',
-  'default_domain_id',
-  'application_credential_id',
-  'application_credential_name',
-  'application_credential_secret',
-  'token',
-  'system_scope',
-];
 
 /** OS_* variables that are cloud-level settings, by their clouds.yaml key. */
 const envCloudKeys = [
@@ -255,7 +232,8 @@ const envCloudKeys = [
 /** Builds a clouds.yaml entry from OS_* variables: OS_PASSWORD becomes auth.password and so on. */
 export function cloudFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const auth: Record<string, string> = {};
-  for (const key of envAuthKeys) {
+  // Every auth key has an OS_* variable of the same name in upper case.
+  for (const key of authKeys) {
     const value = env[`OS_${key.toUpperCase()}`];
     if (value) auth[key] = value;
   }
