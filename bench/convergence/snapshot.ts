@@ -79,7 +79,7 @@ export function between(before: Snapshot, after: Snapshot): PhaseCounts {
   const ownKeys = new Set(subtractCounts(after.ownKube, before.ownKube).keys());
   const seconds = subtractCounts(after.kubeSeconds, before.kubeSeconds);
   for (const key of seconds.keys()) {
-    // A watch lasts as long as the client keeps it open, so its duration says nothing about load.
+    // A watch lasts as long as the client keeps it open, so its duration does not measure load.
     const watch = key.startsWith('WATCH ');
     if (watch || ownKeys.has(key) || !operator.has(key)) seconds.delete(key);
   }
