@@ -4,6 +4,8 @@ import path from 'node:path';
 
 import { KubeConfig } from '@kubernetes/client-node';
 
+import { shareDispatchers } from './dispatcher-cache.js';
+
 /** Source of the cluster credentials that loadKubeConfig used. */
 export type KubeConfigSource = 'flag' | 'KUBECONFIG' | 'in-cluster' | 'home';
 
@@ -90,6 +92,7 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): LoadedKubeC
       `kubeconfig ${location} has no cluster for its current context "${context}"; set current-context`,
     );
   }
+  shareDispatchers(kubeConfig);
   return { kubeConfig, source, location, server: cluster.server };
 }
 
