@@ -5,8 +5,8 @@ import { containerInstanceWiring } from './containerinstance/index.js';
 import { registerDevcloudCommand } from './devcloud/command.js';
 
 /**
- * The nova-docker-operator command line. Each subcommand lives in its own module
- * and registers itself here.
+ * Builds the nova-docker-operator command line. Each subcommand lives in its
+ * own module and registers itself here.
  */
 export function buildProgram(): Command {
   const program = new Command();

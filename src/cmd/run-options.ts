@@ -23,7 +23,7 @@ export interface RunConfig {
   /** One server listing per cloud and project (bulk), or one per instance (for comparisons). */
   serverObserver: ServerObserverMode;
   defaultCloudSecret: { namespace: string; name: string } | undefined;
-  /** Cloud to use from the default Secret's clouds.yaml; undefined when it holds one cloud. */
+  /** Cloud to use from the default Secret's clouds.yaml; undefined when it contains one cloud. */
   defaultCloudName: string | undefined;
   defaultNetwork: string | undefined;
   /** Replace servers that stay in ERROR for erroredServerGraceMs. */

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../observability/logger.js';
 
-/** Where a publish stands, as the image publisher reports it. */
+/** Progress of a publish, as the image publisher reports it. */
 export interface PublishProgress {
   /** `checking`, `queued`, `pulling`, `uploading` or `done`. */
   phase: string;
@@ -26,7 +26,7 @@ export type StartPublish = (
   onProgress: (progress: PublishProgress) => void,
 ) => Promise<PublishedImage>;
 
-/** What {@link ImageTracker.ensure} reports. */
+/** Result of {@link ImageTracker.ensure}. */
 export type ImageState =
   | { state: 'ready'; image: PublishedImage }
   | { state: 'publishing'; progress: PublishProgress | undefined; startedAt: number };

@@ -12,7 +12,7 @@ import type { ServerList, ServerObserver } from './server-observer.js';
 import type { ServerSnapshot } from './server-snapshot.js';
 import { isBeingDeleted, isGone } from './server-state.js';
 
-/** What exists in OpenStack for one instance. */
+/** The OpenStack resources of one instance. */
 export interface Observation {
   list: ServerList;
   snapshot: ServerSnapshot;
@@ -92,7 +92,7 @@ export async function observe(
   return { list, snapshot, server, leaving };
 }
 
-/** Returns the server, or undefined when Nova answers 404; other errors are thrown. */
+/** Returns the server, or undefined when Nova returns 404; other errors are thrown. */
 export async function getServerIfExists(
   client: OpenStackClient,
   id: string,

@@ -28,7 +28,7 @@ export interface Placement {
 export interface PlacementResolverOptions {
   /** Network for instances without spec.networks; undefined lets Nova pick (`auto`). */
   defaultNetwork?: string;
-  /** How long an answer (found or not found) is reused. @default 60000 */
+  /** How long a lookup result (found or not found) is reused. @default 60000 */
   ttlMs?: number;
 }
 

@@ -34,7 +34,7 @@ const transientReasons: ReadonlySet<ImagePublishReason> = new Set([
   'glanceFull',
 ]);
 
-/** Context attached to an {@link ImagePublishError}; never holds credentials. */
+/** Context attached to an {@link ImagePublishError}; never contains credentials. */
 export interface ImagePublishErrorDetails {
   /** The image reference as the caller wrote it. */
   reference?: string;
@@ -47,7 +47,7 @@ export interface ImagePublishErrorDetails {
 
 /**
  * The one error type the image publisher throws. `reason` classifies the
- * failure; `transient` tells the reconciler whether a retry with backoff can
+ * failure; `transient` signals to the reconciler whether a retry with backoff can
  * succeed (true) or whether it must wait for a spec or Secret change (false).
  */
 export class ImagePublishError extends Error {

@@ -21,7 +21,7 @@ export interface GarbageCollectionOptions {
   now?: Date;
 }
 
-/** What one garbage-collection pass did. */
+/** Result of one garbage-collection pass. */
 export interface GarbageCollectionResult {
   /** Images deleted, with the name and digest they had. */
   deleted: { id: string; name: string; digest: string | undefined; status: string }[];

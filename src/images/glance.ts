@@ -93,7 +93,7 @@ export function isGlanceQuotaError(err: unknown): boolean {
   return err instanceof OpenStackError && (err.errorClass === 'quota' || err.status === 413);
 }
 
-/** Returns whether err says the image does not exist (404). */
+/** Returns whether err reports that the image does not exist (404). */
 export function isGlanceNotFound(err: unknown): boolean {
   return err instanceof OpenStackError && err.errorClass === 'notFound';
 }

@@ -209,7 +209,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-
 /** OS_* variables that are cloud-level settings, by their clouds.yaml key. */
 const envCloudKeys = [
   'auth_type',

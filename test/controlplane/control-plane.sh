@@ -252,18 +252,7 @@ cmd_wait() {
   done
 }
 
-# Prints a TCP port on 127.0.0.1 that nothing listens on: a connect to it is refused.
-free_port() {
-  local port
-  for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return
-    fi
-  done
-  die "no free port found on 127.0.0.1"
-}
+. "$script_dir/../../hack/lib/free-port.sh"
 
 # Returns success when the PID in DIR/NAME.pid runs a binary from this control plane.
 server_running() {
