@@ -182,9 +182,12 @@ describe('run command', function () {
     const [leader, standby] = (await readyzSays(a, 'leading')) ? [a, b] : [b, a];
     const leaderName = leader === a ? 'replica-a' : 'replica-b';
     const standbyName = leader === a ? 'replica-b' : 'replica-a';
-    assert.match(
-      (await httpGet(`${standby.url}/readyz`)).body,
-      /\[\+\]leader-election standby \(leader: replica-/,
+    // The standby names the leader once its own first attempt has read the Lease, which
+    // can come after the leader's acquire when both processes start together.
+    await waitFor(
+      'standby names the leader',
+      () => readyzSays(standby, `leader-election standby (leader: ${leaderName}_`),
+      30_000,
     );
 
     await createWidget(namespace, 'before');
