@@ -47,11 +47,15 @@ export function ensureImage(
   const { spec } = run.object;
   try {
     const pullSecrets = readPullSecrets(run, secrets);
+    // Instances with equal keys share one publish, so the key names everything
+    // the publish reads, pull Secrets by namespace, name and version.
     const key = JSON.stringify([
       cloud.scope,
       spec.image,
       spec.command ?? null,
-      pullSecrets.map((secret) => `${secret.metadata?.name}@${secret.metadata?.resourceVersion}`),
+      pullSecrets.map(
+        ({ metadata }) => `${metadata?.namespace}/${metadata?.name}@${metadata?.resourceVersion}`,
+      ),
     ]);
     const request: ImagePublishRequest = {
       reference: spec.image,

@@ -98,6 +98,79 @@ describe('image tracker', () => {
     assert.equal(tracker.ensure('u', 'k2', second.start).state, 'publishing');
   });
 
+  it('joins a running publish', async () => {
+    const publish = controllable();
+    tracker.ensure('u1', 'k', publish.start);
+    publish.progress({ phase: 'pulling', bytesDownloaded: 7, bytesUploaded: 0 });
+    const joined = tracker.ensure('u2', 'k', publish.start);
+    assert.equal(joined.state === 'publishing' && joined.progress?.bytesDownloaded, 7);
+    assert.equal(publish.starts(), 1);
+
+    publish.resolve(image);
+    await tick();
+    assert.deepEqual(settled.sort(), ['u1', 'u2']);
+    assert.deepEqual(tracker.ensure('u2', 'k', publish.start), { state: 'ready', image });
+  });
+
+  it('shares a result within the window', async () => {
+    const publish = controllable();
+    tracker.ensure('u1', 'k', publish.start);
+    publish.resolve(image);
+    await tick();
+    assert.deepEqual(tracker.ensure('u2', 'k', publish.start), { state: 'ready', image });
+    assert.equal(publish.starts(), 1);
+    assert.deepEqual(settled, ['u1'], 'an instance that got the image at once is not queued');
+  });
+
+  it('publishes again after the window', async () => {
+    tracker = new ImageTracker({
+      logger: createLogger({ level: 'silent' }),
+      onSettled: (uid) => settled.push(uid),
+      shareWindowMs: 0,
+    });
+    const publish = controllable();
+    tracker.ensure('u1', 'k', publish.start);
+    publish.resolve(image);
+    await tick();
+    assert.equal(tracker.ensure('u2', 'k', publish.start).state, 'publishing');
+    assert.equal(publish.starts(), 2);
+    assert.deepEqual(
+      tracker.ensure('u1', 'k', publish.start),
+      { state: 'ready', image },
+      'an instance keeps its own image whatever its age',
+    );
+  });
+
+  it('does not share across keys', () => {
+    const publish = controllable();
+    tracker.ensure('u1', 'k1', publish.start);
+    tracker.ensure('u2', 'k2', publish.start);
+    assert.equal(publish.starts(), 2);
+  });
+
+  it('throws a shared failure to each waiter', async () => {
+    const publish = controllable();
+    tracker.ensure('u1', 'k', publish.start);
+    tracker.ensure('u2', 'k', publish.start);
+    publish.reject(new Error('manifest unknown'));
+    await tick();
+    assert.deepEqual(settled.sort(), ['u1', 'u2']);
+    assert.throws(() => tracker.ensure('u1', 'k', publish.start), /manifest unknown/);
+    assert.throws(() => tracker.ensure('u2', 'k', publish.start), /manifest unknown/);
+    assert.equal(tracker.ensure('u3', 'k', publish.start).state, 'publishing');
+    assert.equal(publish.starts(), 2, 'a failure is not shared with later instances');
+  });
+
+  it('skips a forgotten instance', async () => {
+    const publish = controllable();
+    tracker.ensure('u1', 'k', publish.start);
+    tracker.ensure('u2', 'k', publish.start);
+    tracker.forget('u2');
+    publish.resolve(image);
+    await tick();
+    assert.deepEqual(settled, ['u1']);
+  });
+
   describe('describeProgress', () => {
     it('shows pulled megabytes of the total', () => {
       assert.equal(
