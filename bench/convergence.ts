@@ -5,9 +5,10 @@
  *
  *   node dist/bench/convergence.js --sizes 100,1000 --compare 100 --idle 2m
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 
 import { Command, InvalidArgumentError } from 'commander';
+import { parseAllDocuments } from 'yaml';
 
 import { parseDuration } from '../src/cmd/duration.js';
 import { runCleanups } from '../test/support/hooks.js';
@@ -80,8 +81,44 @@ function observerArgs(mode: ObserverMode): string[] {
   return mode === 'bulk' ? [] : ['--server-observer', mode];
 }
 
+const deploymentPath = new URL('../../manifests/deployment.yaml', import.meta.url);
+
+/**
+ * Returns the NODE_OPTIONS of the operator container in the shipped
+ * Deployment, so the benchmark measures the operator as it is deployed.
+ */
+async function deploymentNodeOptions(): Promise<string> {
+  const documents = parseAllDocuments(await readFile(deploymentPath, 'utf8'));
+  for (const document of documents) {
+    const manifest = document.toJS() as {
+      kind?: string;
+      spec?: {
+        template?: {
+          spec?: {
+            containers?: { name: string; env?: { name: string; value?: string }[] }[];
+          };
+        };
+      };
+    };
+    if (manifest?.kind !== 'Deployment') continue;
+    const operator = manifest.spec?.template?.spec?.containers?.find(
+      (container) => container.name === 'operator',
+    );
+    const value = operator?.env?.find((variable) => variable.name === 'NODE_OPTIONS')?.value;
+    if (value !== undefined) return value;
+  }
+  throw new Error(
+    `NODE_OPTIONS of the operator container not found in ${deploymentPath.pathname}; pass --operator-env NODE_OPTIONS=... instead`,
+  );
+}
+
 async function main(options: Options, commandLine: string): Promise<void> {
   const load = new LoadMeter();
+  // An explicit --operator-env NODE_OPTIONS overrides it, and an empty one runs the default heap settings.
+  const operatorEnv = {
+    NODE_OPTIONS: await deploymentNodeOptions(),
+    ...options.operatorEnv,
+  };
   const runs: { instances: number; observer: ObserverMode }[] = [
     ...options.sizes.map((instances) => ({ instances, observer: 'bulk' as const })),
   ];
@@ -105,7 +142,7 @@ async function main(options: Options, commandLine: string): Promise<void> {
       pollIntervalIdle: options.pollIntervalIdle,
       idleWindowMs: options.idle,
       readyTimeoutMs: options.readyTimeout,
-      operatorEnv: options.operatorEnv,
+      operatorEnv,
       instanceSpec: benchmarkInstanceSpec,
       observerArgs,
     });
@@ -118,6 +155,7 @@ async function main(options: Options, commandLine: string): Promise<void> {
   const report = renderReport(results, {
     date: new Date().toISOString(),
     command: commandLine,
+    operatorNodeOptions: operatorEnv.NODE_OPTIONS,
     machine: machineInfo(),
     load: load.stop(),
   });
@@ -192,7 +230,7 @@ const program = new Command()
   )
   .option(
     '--operator-env <name=value>',
-    'environment variable for the operator process, such as NODE_OPTIONS=--max-old-space-size=256; repeatable',
+    'environment variable for the operator process, such as NODE_OPTIONS=--max-old-space-size=256; repeatable. NODE_OPTIONS defaults to the value in manifests/deployment.yaml',
     environmentVariable,
     {},
   )

@@ -21,6 +21,8 @@ export const targets = {
 export interface ReportContext {
   date: string;
   command: string;
+  /** NODE_OPTIONS the operator ran with; empty for Node's defaults. */
+  operatorNodeOptions: string;
   machine: MachineInfo;
   /** Load of the whole benchmark process's lifetime. */
   load: LoadReading;
@@ -85,6 +87,10 @@ function renderContext(context: ReportContext): string {
     '```',
     context.command,
     '```',
+    '',
+    context.operatorNodeOptions === ''
+      ? "The operator ran with Node.js's default heap settings (`NODE_OPTIONS` empty)."
+      : `The operator ran with \`NODE_OPTIONS=${context.operatorNodeOptions}\`.`,
   ].join('\n');
 }
 
