@@ -4,7 +4,16 @@
  */
 
 /** Nova vm_state values the dev cloud uses. */
-export type VmState = 'building' | 'active' | 'stopped' | 'paused' | 'error' | 'deleted';
+export type VmState =
+  | 'building'
+  | 'active'
+  | 'stopped'
+  | 'paused'
+  | 'suspended'
+  | 'shelved'
+  | 'shelved_offloaded'
+  | 'error'
+  | 'deleted';
 
 /** Nova task_state values the dev cloud uses; null when no task runs. */
 export type TaskState =
@@ -16,11 +25,16 @@ export type TaskState =
   | 'rebooting'
   | 'rebooting_hard'
   | 'rebuilding'
+  | 'suspending'
+  | 'resuming'
+  | 'shelving'
+  | 'shelving_offloading'
+  | 'unshelving'
   | 'deleting'
   | null;
 
-/** Nova power_state codes: 0 NOSTATE, 1 RUNNING, 3 PAUSED, 4 SHUTDOWN. */
-export type PowerState = 0 | 1 | 3 | 4;
+/** Nova power_state codes: 0 NOSTATE, 1 RUNNING, 3 PAUSED, 4 SHUTDOWN, 7 SUSPENDED. */
+export type PowerState = 0 | 1 | 3 | 4 | 7;
 
 /** An instance fault as Nova shows it on a server in ERROR. */
 export interface ServerFault {

@@ -2,15 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Logger } from '../../observability/logger.js';
 import type { FaultInjector } from '../faults.js';
-import type {
-  FlavorRecord,
-  ImageRecord,
-  PortRecord,
-  ServerRecord,
-  TaskState,
-  VmState,
-  PowerState,
-} from '../model.js';
+import type { FlavorRecord, ImageRecord, PortRecord, ServerRecord } from '../model.js';
 import type { NetworkService } from '../neutron.js';
 import type { StateStore } from '../state.js';
 import {
@@ -19,15 +11,15 @@ import {
   type ContainerEvent,
   type ContainerState,
 } from './driver.js';
+import {
+  containerStateOf,
+  resumedTasks,
+  stateOfContainer,
+  taskForAction,
+  type ServerAction,
+} from './server-actions.js';
 
-/** A power or rebuild action the Nova API accepted. */
-export type ServerAction =
-  | { kind: 'start' }
-  | { kind: 'stop' }
-  | { kind: 'pause' }
-  | { kind: 'unpause' }
-  | { kind: 'reboot'; hard: boolean }
-  | { kind: 'rebuild' };
+export type { ServerAction } from './server-actions.js';
 
 export interface ComputeManagerDeps {
   store: StateStore;
@@ -39,15 +31,6 @@ export interface ComputeManagerDeps {
   buildDelayMs: number;
   log: Logger;
 }
-
-const taskForAction: Record<ServerAction['kind'], TaskState> = {
-  start: 'powering-on',
-  stop: 'powering-off',
-  pause: 'pausing',
-  unpause: 'unpausing',
-  reboot: 'rebooting',
-  rebuild: 'rebuilding',
-};
 
 function isDeleting(server: ServerRecord): boolean {
   return server.taskState === 'deleting';
@@ -244,6 +227,20 @@ export class ComputeManager {
           await driver.unpause(server);
           this.update(server, { vmState: 'active', powerState: 1, taskState: null });
           break;
+        case 'suspend':
+          await this.suspend(server);
+          break;
+        case 'resume':
+          if ((await driver.inspect(server)).state === 'paused') await driver.unpause(server);
+          this.update(server, { vmState: 'active', powerState: 1, taskState: null });
+          break;
+        case 'shelve':
+        case 'shelveOffload':
+          await this.shelve(server);
+          break;
+        case 'unshelve':
+          await this.unshelve(server);
+          return;
         case 'reboot':
           await driver.reboot(server, action.hard);
           await this.refreshAddress(server);
@@ -267,6 +264,67 @@ export class ComputeManager {
       });
       log.warn({ err, serverID: server.id, action: action.kind }, 'server action failed');
     }
+  }
+
+  /**
+   * Freezes the container with the cgroup freezer, as pause does, but records
+   * vm_state suspended with power_state 7 (SUSPENDED). Nova stores whatever
+   * power state its driver reports after a suspend: libvirt's managed save
+   * reports SHUTDOWN (4) and Nova's fake driver keeps RUNNING (1). A frozen
+   * container keeps its memory like a guest in S3, which libvirt reports as
+   * SUSPENDED, so the dev cloud reports 7.
+   */
+  private async suspend(server: ServerRecord): Promise<void> {
+    if ((await this.deps.driver.inspect(server)).state !== 'paused')
+      await this.deps.driver.pause(server);
+    this.update(server, { vmState: 'suspended', powerState: 7, taskState: null });
+  }
+
+  /**
+   * Stops the container and offloads the server at once, as Nova does with
+   * its default `shelved_offload_time` of 0: vm_state shelved with task
+   * shelving_offloading, then shelved_offloaded with power_state 4. A paused
+   * or suspended container is unpaused first, because Docker cannot stop a
+   * frozen container cleanly. The stopped container stays, so an unshelve
+   * starts it again with its files.
+   * NOTE: Nova also snapshots the server into a Glance image named
+   * `<name>-shelved` (deleted again by unshelve); the dev cloud makes none.
+   */
+  private async shelve(server: ServerRecord): Promise<void> {
+    const { driver } = this.deps;
+    const { state } = await driver.inspect(server);
+    if (state === 'paused') await driver.unpause(server);
+    if (state !== 'stopped' && state !== 'missing') await driver.stop(server);
+    if (server.vmState !== 'shelved') {
+      this.update(server, {
+        vmState: 'shelved',
+        powerState: 4,
+        taskState: 'shelving_offloading',
+      });
+    }
+    this.update(server, { vmState: 'shelved_offloaded', powerState: 4, taskState: null });
+  }
+
+  /**
+   * Starts the shelved server's container again under task spawning, as
+   * Nova's unshelve spawns the instance. A container that is gone, such as
+   * one removed while the server was offloaded, is created anew from the
+   * server's image.
+   */
+  private async unshelve(server: ServerRecord): Promise<void> {
+    const { driver, log } = this.deps;
+    this.update(server, { taskState: 'spawning' });
+    const { state } = await driver.inspect(server);
+    if (state === 'missing') {
+      this.update(server, { containerId: null });
+      await this.spawn(server);
+      return;
+    }
+    if (state === 'paused') await driver.unpause(server);
+    if (state !== 'running') await driver.start(server);
+    await this.refreshAddress(server);
+    this.update(server, { vmState: 'active', powerState: 1, taskState: null });
+    log.info({ serverID: server.id, action: 'unshelve' }, 'server action done');
   }
 
   private async refreshAddress(server: ServerRecord): Promise<void> {
@@ -319,16 +377,9 @@ export class ComputeManager {
   }
 
   private applyContainerState(server: ServerRecord, state: ContainerState, reason: string): void {
-    const target: Record<
-      Exclude<ContainerState, 'missing'>,
-      { vmState: VmState; powerState: PowerState }
-    > = {
-      running: { vmState: 'active', powerState: 1 },
-      paused: { vmState: 'paused', powerState: 3 },
-      stopped: { vmState: 'stopped', powerState: 4 },
-    };
     if (state === 'missing') {
-      if (server.vmState !== 'error') {
+      // An offloaded server has no instance on the host in Nova either.
+      if (server.vmState !== 'error' && server.vmState !== 'shelved_offloaded') {
         this.fail(
           server,
           `Container ${containerName(server.id)} was not found on the container engine; delete the server or rebuild it.`,
@@ -336,12 +387,12 @@ export class ComputeManager {
       }
       return;
     }
-    if (server.vmState === target[state].vmState) return;
+    if (containerStateOf[server.vmState] === state) return;
     this.deps.log.info(
-      { serverID: server.id, from: server.vmState, to: target[state].vmState, reason },
+      { serverID: server.id, from: server.vmState, to: stateOfContainer[state].vmState, reason },
       'server state synced from container',
     );
-    this.update(server, target[state]);
+    this.update(server, stateOfContainer[state]);
   }
 
   /** Matches recorded servers with their containers after a restart and resumes interrupted operations. */
@@ -356,6 +407,15 @@ export class ComputeManager {
       if (server.vmState === 'building') {
         this.update(server, { taskState: 'spawning' });
         this.build(server);
+        continue;
+      }
+      const resumed = server.taskState === null ? undefined : resumedTasks[server.taskState];
+      if (resumed !== undefined) {
+        this.deps.log.info(
+          { serverID: server.id, taskState: server.taskState, action: resumed },
+          'resuming a server action cut short by a restart',
+        );
+        this.enqueue(server.id, () => this.perform(server, { kind: resumed }));
         continue;
       }
       try {

@@ -55,8 +55,9 @@ export class NoEngineDriver implements ComputeDriver {
     // Without an engine nothing runs between restarts, so the recorded state is kept.
     const known = this.states.get(server.id);
     if (known) return { state: known };
-    if (server.vmState === 'paused') return { state: 'paused' };
-    if (server.vmState === 'stopped') return { state: 'stopped' };
+    if (server.vmState === 'paused' || server.vmState === 'suspended') return { state: 'paused' };
+    if (['stopped', 'shelved', 'shelved_offloaded'].includes(server.vmState))
+      return { state: 'stopped' };
     return { state: 'running' };
   }
 

@@ -13,8 +13,8 @@ import {
   type NovaDeps,
   type NovaRequest,
 } from './common.js';
-import { validateBody, validateRebuild } from './validation.js';
-import { serverDetail } from './views.js';
+import { validateBody, validateRebuild, validateUnshelve } from './validation.js';
+import { computeHost, serverDetail } from './views.js';
 
 type ActionHandler = (
   deps: NovaDeps,
@@ -43,6 +43,33 @@ const actions: Record<string, ActionHandler> = {
   unpause: async (deps, request, server) => {
     requireState(server, 'unpause', ['paused']);
     deps.compute.act(server, { kind: 'unpause' });
+    sendEmpty(request.ctx.res, 202);
+  },
+  suspend: async (deps, request, server) => {
+    requireState(server, 'suspend', ['active']);
+    deps.compute.act(server, { kind: 'suspend' });
+    sendEmpty(request.ctx.res, 202);
+  },
+  resume: async (deps, request, server) => {
+    requireState(server, 'resume', ['suspended']);
+    deps.compute.act(server, { kind: 'resume' });
+    sendEmpty(request.ctx.res, 202);
+  },
+  shelve: async (deps, request, server) => {
+    requireState(server, 'shelve', ['active', 'stopped', 'paused', 'suspended']);
+    deps.compute.act(server, { kind: 'shelve' });
+    sendEmpty(request.ctx.res, 202);
+  },
+  shelveOffload: async (deps, request, server) => {
+    requireState(server, 'shelveOffload', ['shelved']);
+    deps.compute.act(server, { kind: 'shelveOffload' });
+    sendEmpty(request.ctx.res, 202);
+  },
+  unshelve: async (deps, request, server, body) => {
+    validateUnshelve(request.version, body);
+    requireState(server, 'unshelve', ['shelved', 'shelved_offloaded']);
+    checkUnshelveTarget(request, server, body.unshelve);
+    deps.compute.act(server, { kind: 'unshelve' });
     sendEmpty(request.ctx.res, 202);
   },
   reboot: async (deps, request, server, body) => {
@@ -104,7 +131,36 @@ const actions: Record<string, ActionHandler> = {
   },
 };
 
-/** Adds POST /servers/{server_id}/action with the power actions, rebuild and os-getConsoleOutput. */
+/**
+ * Checks the zone and host an unshelve names (from 2.77 and 2.91), as Nova
+ * does: only an offloaded server may name them, the zone must exist and the
+ * host must be the dev cloud's one compute host. Throws Nova's 409 or 400.
+ * NOTE: Nova allows a host only to admins; the dev cloud does not check that policy.
+ */
+function checkUnshelveTarget(request: NovaRequest, server: ServerRecord, target: unknown): void {
+  if (typeof target !== 'object' || target === null) return;
+  const { availability_zone: zone, host } = target as {
+    availability_zone?: unknown;
+    host?: unknown;
+  };
+  const namesZone = request.version.atLeast('2.77') && zone !== undefined;
+  const namesHost = request.version.atLeast('2.91') && host !== undefined;
+  if (!namesZone && !namesHost) return;
+  if (server.vmState !== 'shelved_offloaded') {
+    throw new ApiError(
+      409,
+      `Specifying an availability zone or a host when unshelving server "${server.id}" with status "${server.vmState}" is not supported. The server status must be SHELVED_OFFLOADED.`,
+    );
+  }
+  if (typeof zone === 'string' && zone !== server.availabilityZone) {
+    throw new ApiError(400, 'The requested availability zone is not available');
+  }
+  if (namesHost && host !== computeHost) {
+    throw new ApiError(400, `Compute host ${String(host)} could not be found.`);
+  }
+}
+
+/** Adds POST /servers/{server_id}/action with the power, suspend and shelve actions, rebuild and os-getConsoleOutput. */
 export function addActionRoutes(router: Router, deps: NovaDeps): void {
   novaRoute(router, 'POST', '/servers/{server_id}/action', async (request) => {
     const server = findServer(deps, request, request.ctx.params.server_id!);

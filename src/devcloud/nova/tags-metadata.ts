@@ -10,7 +10,7 @@ const maxTags = 50;
 const maxMetadataItems = 128;
 
 /** vm_states in which Nova lets tags and metadata change. */
-const editableStates: VmState[] = ['active', 'paused', 'stopped'];
+const editableStates: VmState[] = ['active', 'paused', 'suspended', 'stopped'];
 
 function touch(deps: NovaDeps, server: ServerRecord): void {
   server.updatedAt = new Date().toISOString();

@@ -219,6 +219,52 @@ export function validateServerCreate(version: Microversion, body: unknown): void
   );
 }
 
+/**
+ * Returns Nova's unshelve schema at a microversion, or undefined below 2.77,
+ * where Nova does not validate the body. From 2.77 the value is null or an
+ * object naming `availability_zone`; from 2.91 the zone may be null and a
+ * `host` may be named too.
+ */
+function unshelveSchema(version: Microversion): Record<string, unknown> | undefined {
+  if (!version.atLeast('2.77')) return undefined;
+  const unshelve = version.atLeast('2.91')
+    ? {
+        oneOf: [
+          {
+            type: 'object',
+            properties: {
+              availability_zone: { oneOf: [{ type: 'null' }, { type: 'string' }] },
+              host: { type: 'string' },
+            },
+            additionalProperties: false,
+          },
+          { type: 'null' },
+        ],
+      }
+    : {
+        type: ['object', 'null'],
+        properties: { availability_zone: { type: 'string', minLength: 1, maxLength: 255 } },
+        required: ['availability_zone'],
+        additionalProperties: false,
+      };
+  return {
+    type: 'object',
+    properties: { unshelve },
+    required: ['unshelve'],
+    additionalProperties: false,
+  };
+}
+
+/** Validates an unshelve action body at a microversion; throws Nova's 400 on the first error. */
+export function validateUnshelve(version: Microversion, body: unknown): void {
+  const schema = unshelveSchema(version);
+  if (schema === undefined) return;
+  check(
+    compiled(`unshelve-${version.atLeast('2.91') ? 91 : 77}`, () => schema),
+    body,
+  );
+}
+
 /** Validates a rebuild action body at a microversion; throws Nova's 400 on the first error. */
 export function validateRebuild(version: Microversion, body: unknown): void {
   check(

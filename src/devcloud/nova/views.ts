@@ -35,6 +35,12 @@ export function serverStatus(server: ServerRecord): string {
       return server.taskState === 'rebuilding' ? 'REBUILD' : 'SHUTOFF';
     case 'paused':
       return 'PAUSED';
+    case 'suspended':
+      return 'SUSPENDED';
+    case 'shelved':
+      return 'SHELVED';
+    case 'shelved_offloaded':
+      return 'SHELVED_OFFLOADED';
     case 'error':
       return server.taskState === 'rebuilding' ? 'REBUILD' : 'ERROR';
     case 'deleted':
