@@ -186,6 +186,35 @@ export class ComputeClient {
     await this.#action(id, { unpause: null }, options);
   }
 
+  /** Suspends an ACTIVE server; Nova keeps it on its host in SUSPENDED. */
+  async suspendServer(id: string, options: CallOptions = {}): Promise<void> {
+    await this.#action(id, { suspend: null }, options);
+  }
+
+  /** Resumes a SUSPENDED server to ACTIVE. */
+  async resumeServer(id: string, options: CallOptions = {}): Promise<void> {
+    await this.#action(id, { resume: null }, options);
+  }
+
+  /**
+   * Shelves an ACTIVE, SHUTOFF, PAUSED or SUSPENDED server: Nova stops it,
+   * snapshots an image-backed server into a Glance image named
+   * `<server name>-shelved`, and offloads it (SHELVED_OFFLOADED) at once
+   * unless `shelved_offload_time` is set.
+   */
+  async shelveServer(id: string, options: CallOptions = {}): Promise<void> {
+    await this.#action(id, { shelve: null }, options);
+  }
+
+  /**
+   * Unshelves a SHELVED or SHELVED_OFFLOADED server to ACTIVE in its current
+   * availability zone. The body is `{"unshelve": null}`, which every
+   * microversion accepts; from 2.77 an object could name a new zone.
+   */
+  async unshelveServer(id: string, options: CallOptions = {}): Promise<void> {
+    await this.#action(id, { unshelve: null }, options);
+  }
+
   /** Reboots a server. @param type @default "SOFT" */
   async rebootServer(
     id: string,
