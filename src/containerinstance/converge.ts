@@ -29,7 +29,13 @@ import {
   sameTags,
   serverPlacement,
 } from './server-spec.js';
-import { isTransitional, matchesPowerState, nextPowerAction } from './server-state.js';
+import {
+  actionBeforeRebuild,
+  actionBeforeTagUpdate,
+  isTransitional,
+  matchesPowerState,
+  nextPowerAction,
+} from './server-state.js';
 
 /** The inputs of converge, gathered by the earlier steps. */
 export interface ConvergeInput {
@@ -91,7 +97,10 @@ export async function converge(
   }
 
   if (server.imageId !== image.image.glanceID || !sameMetadata(server.metadata, input.metadata)) {
-    if (server.status === 'PAUSED') return powerStep(deps, run, memory, input, server, 'unpause');
+    const before = actionBeforeRebuild(server);
+    if (before !== undefined) {
+      return powerStep(deps, run, memory, input, server, before, 'so that it can be rebuilt');
+    }
     return rebuildStep(deps, run, memory, input, server);
   }
 
@@ -99,6 +108,10 @@ export async function converge(
 
   const tags = desiredTags(run.object);
   if (!sameTags(server.tags, tags)) {
+    const before = actionBeforeTagUpdate(server);
+    if (before !== undefined) {
+      return powerStep(deps, run, memory, input, server, before, 'so that its tags can be set');
+    }
     run.action = 'UpdateTags';
     await write(memory, observation, () =>
       input.cloud.client.compute.replaceServerTags(server.id, tags),
@@ -115,8 +128,9 @@ export async function converge(
   const action = nextPowerAction(server, requested);
   if (action !== undefined) return powerStep(deps, run, memory, input, server, action);
   if (!matchesPowerState(server, requested)) {
-    // NOTE: SUSPENDED, SHELVED and RESCUE need resume, unshelve or unrescue,
-    // which the operator does not send; it reports the state and waits.
+    // RESCUE (and any status Nova adds later) gets no action, because
+    // unrescue would undo the repair work of the person who rescued the
+    // server. The operator reports the state and waits.
     run.markStalled(
       'UnsupportedServerState',
       `server ${server.id} is ${server.status}, which the operator cannot change to ${requested}; bring it back with the openstack CLI (e.g. openstack server resume) and the operator takes over`,

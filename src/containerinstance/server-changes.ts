@@ -181,9 +181,15 @@ const POWER_EVENTS: Readonly<Record<PowerAction, { reason: string; verb: string 
   stop: { reason: 'Stopping', verb: 'stopping' },
   pause: { reason: 'Pausing', verb: 'pausing' },
   unpause: { reason: 'Unpausing', verb: 'unpausing' },
+  resume: { reason: 'Resuming', verb: 'resuming' },
+  unshelve: { reason: 'Unshelving', verb: 'unshelving' },
 };
 
-/** Sends one power action towards spec.powerState and records it. Throws on a failed call. */
+/**
+ * Sends one power action and records it in an Event that names the status
+ * the server was found in. `purpose` ends the Event message; by default it
+ * names spec.powerState. Throws on a failed call.
+ */
 export async function powerStep(
   deps: ReconcilerDeps,
   run: ReconcileRun,
@@ -191,6 +197,7 @@ export async function powerStep(
   input: ConvergeInput,
   server: Server,
   action: PowerAction,
+  purpose?: string,
 ): Promise<ReconcileResult> {
   const compute = input.cloud.client.compute;
   run.action = 'PowerAction';
@@ -204,6 +211,10 @@ export async function powerStep(
         return compute.pauseServer(server.id);
       case 'unpause':
         return compute.unpauseServer(server.id);
+      case 'resume':
+        return compute.resumeServer(server.id);
+      case 'unshelve':
+        return compute.unshelveServer(server.id);
     }
   });
   const { reason, verb } = POWER_EVENTS[action];
@@ -212,7 +223,7 @@ export async function powerStep(
     'Normal',
     reason,
     'PowerAction',
-    `${verb} server ${server.id} (${server.status}) towards power state ${requested}`,
+    `${verb} server ${server.id}, found ${server.status}, ${purpose ?? `towards power state ${requested}`}`,
   );
   return progress(deps, run, reason, `${verb} server ${server.id}`);
 }

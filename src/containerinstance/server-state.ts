@@ -55,15 +55,22 @@ const POWER_STATE_NAMES: Readonly<Record<number, ObservedPowerState>> = {
   7: 'Suspended',
 };
 
-/** The status that matches each requested power state once no task runs. */
-const STATUS_FOR_POWER_STATE: Readonly<Record<PowerState, string>> = {
-  Running: 'ACTIVE',
-  Stopped: 'SHUTOFF',
-  Paused: 'PAUSED',
+/**
+ * The statuses that satisfy each requested power state once no task runs.
+ * A shelved server satisfies Stopped, because its container does not run and
+ * unshelving it only to stop it again would start the container for nothing.
+ */
+const STATUSES_FOR_POWER_STATE: Readonly<Record<PowerState, ReadonlySet<string>>> = {
+  Running: new Set(['ACTIVE']),
+  Stopped: new Set(['SHUTOFF', 'SHELVED', 'SHELVED_OFFLOADED']),
+  Paused: new Set(['PAUSED']),
 };
 
-/** A Nova power action the operator sends to reach the requested power state. */
-export type PowerAction = 'start' | 'stop' | 'pause' | 'unpause';
+/** Statuses of a shelved server; Nova leaves SHELVED for SHELVED_OFFLOADED after `shelved_offload_time`. */
+const SHELVED_STATUSES: ReadonlySet<string> = new Set(['SHELVED', 'SHELVED_OFFLOADED']);
+
+/** A Nova server action the operator sends to reach the requested power state or to allow a rebuild. */
+export type PowerAction = 'start' | 'stop' | 'pause' | 'unpause' | 'resume' | 'unshelve';
 
 /** Returns whether the server is deleted or soft-deleted; both count as gone. */
 export function isGone(server: Server): boolean {
@@ -98,24 +105,37 @@ export function observedPowerState(server: Server): ObservedPowerState | undefin
   return POWER_STATE_NAMES[server.powerState] ?? 'Unknown';
 }
 
-/** Returns whether the server's status is the one the requested power state settles in. */
+/** Returns whether the server is SHELVED or SHELVED_OFFLOADED. */
+export function isShelved(server: Server): boolean {
+  return SHELVED_STATUSES.has(server.status);
+}
+
+/**
+ * Returns whether the server's status satisfies the requested power state:
+ * ACTIVE for Running, PAUSED for Paused, and SHUTOFF, SHELVED or
+ * SHELVED_OFFLOADED for Stopped.
+ */
 export function matchesPowerState(server: Server, requested: PowerState): boolean {
-  return server.status === STATUS_FOR_POWER_STATE[requested];
+  return STATUSES_FOR_POWER_STATE[requested].has(server.status);
 }
 
 /**
  * Returns the next power action that moves a settled server towards the
  * requested power state, or undefined when none applies. Some targets take
- * two steps, because Nova accepts `os-stop` only from ACTIVE (or ERROR) and
- * `pause` only from ACTIVE: a paused server is unpaused before it is
- * stopped, and a stopped one started before it is paused.
+ * two steps, because Nova (Zed) accepts `os-stop` only from ACTIVE or ERROR
+ * and `pause` only from ACTIVE. So a paused or suspended server is unpaused
+ * or resumed before it is stopped, and a stopped or shelved one is started
+ * or unshelved before it is paused. RESCUE gets no action, because unrescue
+ * would undo the repair work of the person who rescued the server.
  */
 export function nextPowerAction(server: Server, requested: PowerState): PowerAction | undefined {
   if (isTransitional(server)) return undefined;
+  if (server.status === 'SUSPENDED') return 'resume';
   switch (requested) {
     case 'Running':
       if (server.status === 'SHUTOFF') return 'start';
       if (server.status === 'PAUSED') return 'unpause';
+      if (isShelved(server)) return 'unshelve';
       return undefined;
     case 'Stopped':
       if (server.status === 'ACTIVE') return 'stop';
@@ -124,6 +144,30 @@ export function nextPowerAction(server: Server, requested: PowerState): PowerAct
     case 'Paused':
       if (server.status === 'ACTIVE') return 'pause';
       if (server.status === 'SHUTOFF') return 'start';
+      if (isShelved(server)) return 'unshelve';
       return undefined;
   }
+}
+
+/**
+ * Returns the action that brings a settled server into a state where Nova
+ * accepts a rebuild, or undefined when it already is in one. Nova (Zed)
+ * rebuilds only ACTIVE, SHUTOFF and ERROR servers, so a PAUSED server is
+ * unpaused, a SUSPENDED one resumed and a shelved one unshelved first.
+ */
+export function actionBeforeRebuild(server: Server): PowerAction | undefined {
+  if (server.status === 'PAUSED') return 'unpause';
+  if (server.status === 'SUSPENDED') return 'resume';
+  if (isShelved(server)) return 'unshelve';
+  return undefined;
+}
+
+/**
+ * Returns the action that brings a settled server into a state where Nova
+ * accepts a change of its tags, or undefined when it already is in one.
+ * Nova (Zed) changes tags only on ACTIVE, PAUSED, SUSPENDED and SHUTOFF
+ * servers, so a shelved server is unshelved first.
+ */
+export function actionBeforeTagUpdate(server: Server): PowerAction | undefined {
+  return isShelved(server) ? 'unshelve' : undefined;
 }

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 
 import type { PowerState } from '../../../src/api/index.js';
 import {
+  actionBeforeRebuild,
+  actionBeforeTagUpdate,
   isBeingDeleted,
   isGone,
   isTransitional,
@@ -27,6 +29,8 @@ describe('server state', () => {
       ['REBOOT', 'Running'],
       ['SHUTOFF', 'Stopped'],
       ['SUSPENDED', 'Stopped'],
+      ['SHELVED', 'Stopped'],
+      ['SHELVED_OFFLOADED', 'Stopped'],
       ['PAUSED', 'Paused'],
       ['ERROR', 'Failed'],
       ['UNKNOWN', 'Failed'],
@@ -117,7 +121,17 @@ describe('server state', () => {
       ['ACTIVE', 'Paused', 'pause'],
       ['SHUTOFF', 'Paused', 'start'],
       ['PAUSED', 'Paused', undefined],
-      ['SUSPENDED', 'Running', undefined],
+      ['SUSPENDED', 'Running', 'resume'],
+      ['SUSPENDED', 'Paused', 'resume'],
+      ['SUSPENDED', 'Stopped', 'resume'],
+      ['SHELVED', 'Running', 'unshelve'],
+      ['SHELVED_OFFLOADED', 'Running', 'unshelve'],
+      ['SHELVED', 'Paused', 'unshelve'],
+      ['SHELVED_OFFLOADED', 'Paused', 'unshelve'],
+      ['SHELVED', 'Stopped', undefined],
+      ['SHELVED_OFFLOADED', 'Stopped', undefined],
+      ['RESCUE', 'Running', undefined],
+      ['RESCUE', 'Stopped', undefined],
       ['BUILD', 'Stopped', undefined],
     ];
     for (const [status, requested, action] of cases) {
@@ -130,15 +144,98 @@ describe('server state', () => {
       const busy = server('ACTIVE', { 'OS-EXT-STS:task_state': 'pausing' });
       assert.equal(nextPowerAction(busy, 'Stopped'), undefined);
     });
+
+    it('waits while a shelve offloads', () => {
+      const busy = server('SHELVED', { 'OS-EXT-STS:task_state': 'shelving_offloading' });
+      assert.equal(nextPowerAction(busy, 'Running'), undefined);
+    });
+
+    it('waits while an unshelve spawns', () => {
+      const busy = server('SHELVED_OFFLOADED', { 'OS-EXT-STS:task_state': 'spawning' });
+      assert.equal(nextPowerAction(busy, 'Running'), undefined);
+    });
+  });
+
+  describe('two-step power changes', () => {
+    // Each row: the status, the requested power state, and the statuses
+    // the actions pass through until the power state matches.
+    const paths: Array<[string, PowerState, string[]]> = [
+      ['SUSPENDED', 'Stopped', ['ACTIVE', 'SHUTOFF']],
+      ['SUSPENDED', 'Paused', ['ACTIVE', 'PAUSED']],
+      ['SHELVED_OFFLOADED', 'Paused', ['ACTIVE', 'PAUSED']],
+    ];
+    const after: Record<PowerAction, string> = {
+      start: 'ACTIVE',
+      stop: 'SHUTOFF',
+      pause: 'PAUSED',
+      unpause: 'ACTIVE',
+      resume: 'ACTIVE',
+      unshelve: 'ACTIVE',
+    };
+    for (const [status, requested, expected] of paths) {
+      it(`reaches ${requested} from ${status}`, () => {
+        const passed: string[] = [];
+        let current = status;
+        for (let step = 0; step < 4 && !matchesPowerState(server(current), requested); step++) {
+          const action = nextPowerAction(server(current), requested);
+          assert.ok(action !== undefined, `no action from ${current} towards ${requested}`);
+          current = after[action];
+          passed.push(current);
+        }
+        assert.deepEqual(passed, expected);
+      });
+    }
   });
 
   describe('matchesPowerState', () => {
-    it('matches SHUTOFF with Stopped', () => {
-      assert.equal(matchesPowerState(server('SHUTOFF'), 'Stopped'), true);
-    });
+    const cases: Array<[string, PowerState, boolean]> = [
+      ['SHUTOFF', 'Stopped', true],
+      ['SHELVED', 'Stopped', true],
+      ['SHELVED_OFFLOADED', 'Stopped', true],
+      ['SUSPENDED', 'Stopped', false],
+      ['SHELVED_OFFLOADED', 'Running', false],
+      ['SUSPENDED', 'Running', false],
+      ['RESCUE', 'Running', false],
+      ['ACTIVE', 'Paused', false],
+      ['PAUSED', 'Paused', true],
+    ];
+    for (const [status, requested, matches] of cases) {
+      it(`${matches ? 'matches' : 'does not match'} ${status} with ${requested}`, () => {
+        assert.equal(matchesPowerState(server(status), requested), matches);
+      });
+    }
+  });
 
-    it('does not match ACTIVE with Paused', () => {
-      assert.equal(matchesPowerState(server('ACTIVE'), 'Paused'), false);
-    });
+  describe('actionBeforeRebuild', () => {
+    const cases: Array<[string, PowerAction | undefined]> = [
+      ['ACTIVE', undefined],
+      ['SHUTOFF', undefined],
+      ['ERROR', undefined],
+      ['PAUSED', 'unpause'],
+      ['SUSPENDED', 'resume'],
+      ['SHELVED', 'unshelve'],
+      ['SHELVED_OFFLOADED', 'unshelve'],
+    ];
+    for (const [status, action] of cases) {
+      it(`takes ${String(action)} before rebuilding ${status}`, () => {
+        assert.equal(actionBeforeRebuild(server(status)), action);
+      });
+    }
+  });
+
+  describe('actionBeforeTagUpdate', () => {
+    const cases: Array<[string, PowerAction | undefined]> = [
+      ['ACTIVE', undefined],
+      ['PAUSED', undefined],
+      ['SUSPENDED', undefined],
+      ['SHUTOFF', undefined],
+      ['SHELVED', 'unshelve'],
+      ['SHELVED_OFFLOADED', 'unshelve'],
+    ];
+    for (const [status, action] of cases) {
+      it(`takes ${String(action)} before tagging ${status}`, () => {
+        assert.equal(actionBeforeTagUpdate(server(status)), action);
+      });
+    }
   });
 });
