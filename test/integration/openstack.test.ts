@@ -328,6 +328,38 @@ describe('@openstack OpenStack client on the test cloud', function () {
       assert.ok(console.split('\n').filter(Boolean).length <= 2, `console output: ${console}`);
     });
 
+    it('suspends and shelves a server', async () => {
+      const flavor = await client.compute.findFlavor(cloud.flavors.tiny);
+      const name = `${runTag}-shelve`;
+      const { id } = await client.compute.createServer({
+        name,
+        imageRef: bootImageId,
+        flavorRef: flavor.id,
+        networks: 'none',
+      });
+      serverIds.push(id);
+      const settled = (status: string) => async () => {
+        const server = await client.compute.getServer(id);
+        return server.status === status && !server.taskState;
+      };
+      await waitFor(`server ${id} to be ACTIVE`, settled('ACTIVE'));
+
+      await client.compute.suspendServer(id);
+      await waitFor(`server ${id} to be SUSPENDED`, settled('SUSPENDED'));
+      await client.compute.resumeServer(id);
+      await waitFor(`server ${id} to be ACTIVE after resume`, settled('ACTIVE'));
+      await client.compute.shelveServer(id);
+      await waitFor(`server ${id} to be SHELVED_OFFLOADED`, settled('SHELVED_OFFLOADED'));
+      const wrongState = await failure(client.compute.resumeServer(id));
+      await client.compute.unshelveServer(id);
+      await waitFor(`server ${id} to be ACTIVE after unshelve`, settled('ACTIVE'));
+      // Nova deletes the `<name>-shelved` snapshot it made for the shelve when the server is unshelved.
+      const snapshots = await client.image.listImages({ name: `${name}-shelved` });
+
+      assert.equal(wrongState.status, 409);
+      assert.equal(snapshots.length, 0);
+    });
+
     it('force-deletes a server', async () => {
       const flavor = await client.compute.findFlavor(cloud.flavors.tiny);
       const { id } = await client.compute.createServer({

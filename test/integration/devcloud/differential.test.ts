@@ -246,6 +246,70 @@ async function runSequence(target: Target): Promise<Outcome[]> {
       true,
     ),
   );
+
+  results.push(...(await suspendAndShelve(session, serverId, target.cleanup)));
+  return results;
+}
+
+/**
+ * Suspends, resumes, shelves and unshelves an ACTIVE server, with a
+ * wrong-state request at each stop. Compares the settled statuses, vm_states
+ * and task states, and the power state only where both clouds report the
+ * same (Nova's fake driver keeps RUNNING on suspend, the dev cloud reports
+ * SUSPENDED). Nova's shelve snapshot `<name>-shelved` must be gone after the
+ * unshelve; one left behind is deleted by the cleanup.
+ */
+async function suspendAndShelve(
+  session: Session,
+  serverId: string,
+  cleanup: Target['cleanup'],
+): Promise<Outcome[]> {
+  const results: Outcome[] = [];
+  const action = (body: unknown) =>
+    call(session, 'compute', 'POST', `/servers/${serverId}/action`, { body });
+  const settle = async (step: string, status: string, withPowerState: boolean) => {
+    let server: Record<string, unknown> = {};
+    await waitFor(
+      `server ${serverId} to settle in ${status}`,
+      async () => {
+        server = (await call(session, 'compute', 'GET', `/servers/${serverId}`)).body.server;
+        return server.status === status && server['OS-EXT-STS:task_state'] === null;
+      },
+      60_000,
+      200,
+    );
+    const state = [server.status, server['OS-EXT-STS:vm_state']];
+    if (withPowerState) state.push(server['OS-EXT-STS:power_state']);
+    results.push({ step, status: 200, keys: state.map(String), errorKeys: [] });
+    return server;
+  };
+
+  results.push(outcome('resume an active server', await action({ resume: null }), true));
+  results.push(outcome('suspend', await action({ suspend: null })));
+  await settle('suspended', 'SUSPENDED', false);
+  results.push(outcome('suspend a suspended server', await action({ suspend: null }), true));
+  results.push(outcome('resume', await action({ resume: null })));
+  await settle('resumed', 'ACTIVE', true);
+
+  results.push(outcome('unshelve an active server', await action({ unshelve: null }), true));
+  results.push(outcome('shelve', await action({ shelve: null })));
+  const shelved = await settle('shelved', 'SHELVED_OFFLOADED', true);
+  results.push(outcome('resume a shelved server', await action({ resume: null }), true));
+  results.push(outcome('unshelve', await action({ unshelve: null })));
+  await settle('unshelved', 'ACTIVE', true);
+
+  const snapshotName = `${String(shelved.name)}-shelved`;
+  const images = await call(session, 'image', 'GET', `/v2/images?name=${snapshotName}`);
+  const snapshots = (images.body.images as Array<{ id: string }>).map((image) => image.id);
+  for (const id of snapshots) {
+    cleanup.push(async () => void (await call(session, 'image', 'DELETE', `/v2/images/${id}`)));
+  }
+  results.push({
+    step: 'shelve snapshots left after unshelve',
+    status: images.status,
+    keys: [String(snapshots.length)],
+    errorKeys: [],
+  });
   return results;
 }
 
