@@ -133,7 +133,7 @@ export async function converge(
     // server. The operator reports the state and waits.
     run.markStalled(
       'UnsupportedServerState',
-      `server ${server.id} is ${server.status}, which the operator cannot change to ${requested}; bring it back with the openstack CLI (e.g. openstack server resume) and the operator takes over`,
+      `server ${server.id} is ${server.status}, which the operator cannot change to ${requested}; bring it back with the openstack CLI (e.g. openstack server unrescue) and the operator takes over`,
     );
     await run.flush();
     return done();
