@@ -1,7 +1,8 @@
 /**
  * The user's flow through kubectl, as one suite that each target file runs:
- * apply and wait for Ready, change the environment, delete, see a fault, and
- * trust kstatus readiness. Every scenario uses its own instance, so each can
+ * apply and wait for Ready, change the environment, delete, see a fault,
+ * trust kstatus readiness, and watch drift from a suspend or a shelve
+ * corrected. Every scenario uses its own instance, so each can
  * run and fail alone.
  */
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import assert from 'node:assert/strict';
 import { isErrorClass, type Server } from '../../src/openstack/index.js';
 import { WEB_COMMAND, type E2ETarget } from '../support/e2e-target.js';
 import { isCurrent, watchInstance } from '../support/instance-watch.js';
+import { waitFor } from '../support/process.js';
 
 /** How long an instance may take to settle; image publishing dominates. */
 const SETTLE_SECONDS = 180;
@@ -171,6 +173,61 @@ export function describeContainerInstanceFlow(
       const described = (await kubectl(['describe', 'containerinstance/too-big'])).stdout;
       const events = described.slice(described.indexOf('Events:'));
       assert.match(events, /No valid host was found/, described);
+    });
+
+    it('corrects suspend and shelve', async function () {
+      this.timeout(3 * SETTLE_SECONDS * 1000);
+      await apply('web-drift', webSpec('steady'));
+      await waitReady('web-drift');
+      const before = await get('web-drift');
+      const serverID = before.status!.serverID!;
+      const imageID = (await server(serverID)).imageId;
+
+      const reasons = async (): Promise<string[]> => {
+        const listed = await kubectl([
+          'get',
+          'events',
+          '--field-selector',
+          `involvedObject.uid=${before.metadata.uid}`,
+          '-o',
+          'jsonpath={range .items[*]}{.reason}{"\\n"}{end}',
+        ]);
+        return listed.stdout.split('\n').filter((reason) => reason !== '');
+      };
+      const settledAs = async (status: string, reason: string): Promise<boolean> => {
+        const found = await server(serverID);
+        return found.status === status && !found.taskState && (await reasons()).includes(reason);
+      };
+
+      // The project's member suspends the server, as `openstack server suspend` would.
+      await target.openstack.compute.suspendServer(serverID);
+      await waitFor(
+        'the operator resumes the suspended server',
+        () => settledAs('ACTIVE', 'Resuming'),
+        SETTLE_SECONDS * 1000,
+        1000,
+      );
+      await waitReady('web-drift');
+
+      await target.openstack.compute.shelveServer(serverID);
+      await waitFor(
+        'the operator unshelves the shelved server',
+        () => settledAs('ACTIVE', 'Unshelving'),
+        SETTLE_SECONDS * 1000,
+        1000,
+      );
+      await waitReady('web-drift');
+
+      const after = await get('web-drift');
+      assert.equal(after.status?.serverID, serverID, 'the server was replaced');
+      assert.equal(after.status?.phase, 'Running');
+      const unshelved = await server(serverID);
+      assert.equal(unshelved.imageId, imageID, 'the server boots another image after unshelve');
+      assert.ok(!(await reasons()).includes('Rebuilding'), 'the server was rebuilt');
+      if (target.container) {
+        const container = await target.container(serverID);
+        assert.equal(container?.running, true, 'the server container is not running');
+      }
     });
 
     it('reports Ready only when current', async function () {
