@@ -48,7 +48,7 @@ export function ensureImage(
   try {
     const pullSecrets = readPullSecrets(run, secrets);
     // Instances with equal keys share one publish, so the key names everything
-    // the publish reads, pull Secrets by namespace, name and version.
+    // the publish reads: pull Secrets by namespace, name and version.
     const key = JSON.stringify([
       cloud.scope,
       spec.image,

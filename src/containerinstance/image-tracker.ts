@@ -1,8 +1,8 @@
 /**
  * Image publishes in the background, so that a reconcile never waits for a
  * pull or an upload: it starts the publish, reports its progress, and is
- * queued again when the publish ends. Instances that ask for the same image
- * in the same cloud share one publish.
+ * queued again when the publish ends. Instances with the same cloud, image,
+ * command and pull Secrets share one publish.
  */
 import type { Logger } from '../observability/logger.js';
 
@@ -32,7 +32,7 @@ export type ImageState =
   | { state: 'ready'; image: PublishedImage }
   | { state: 'publishing'; progress: PublishProgress | undefined; startedAt: number };
 
-/** One publish, shared by every instance that asked for its key while it ran or shortly after. */
+/** One publish, shared by every instance that requested its key while it ran or shortly after. */
 interface Flight {
   /** Identity of the request: cloud, reference, command and pull Secrets. */
   key: string;

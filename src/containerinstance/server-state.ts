@@ -69,7 +69,7 @@ const STATUSES_FOR_POWER_STATE: Readonly<Record<PowerState, ReadonlySet<string>>
 /** Statuses of a shelved server; Nova leaves SHELVED for SHELVED_OFFLOADED after `shelved_offload_time`. */
 const SHELVED_STATUSES: ReadonlySet<string> = new Set(['SHELVED', 'SHELVED_OFFLOADED']);
 
-/** A Nova server action the operator sends to reach the requested power state or to allow a rebuild. */
+/** A Nova server action the operator sends to reach the requested power state, or before a rebuild or a tag change. */
 export type PowerAction = 'start' | 'stop' | 'pause' | 'unpause' | 'resume' | 'unshelve';
 
 /** Returns whether the server is deleted or soft-deleted; both count as gone. */

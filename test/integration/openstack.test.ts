@@ -174,6 +174,26 @@ describe('@openstack OpenStack client on the test cloud', function () {
       );
     });
 
+    /** Creates a test.tiny server without network and waits until it is ACTIVE with no task. */
+    async function bootTinyServer(name: string): Promise<string> {
+      const flavor = await client.compute.findFlavor(cloud.flavors.tiny);
+      const { id } = await client.compute.createServer({
+        name,
+        imageRef: bootImageId,
+        flavorRef: flavor.id,
+        networks: 'none',
+      });
+      serverIds.push(id);
+      await waitFor(`server ${id} to be ACTIVE`, settledAs(id, 'ACTIVE'));
+      return id;
+    }
+
+    /** Returns a check that the server has this status and no task runs on it. */
+    const settledAs = (id: string, status: string) => async () => {
+      const server = await client.compute.getServer(id);
+      return server.status === status && !server.taskState;
+    };
+
     it('creates, lists by tag, gets and deletes servers', async () => {
       const flavor = await client.compute.findFlavor(cloud.flavors.tiny);
       const tag = `${runTag}-servers`;
@@ -298,19 +318,8 @@ describe('@openstack OpenStack client on the test cloud', function () {
     });
 
     it('pauses, reboots and rebuilds a server', async () => {
-      const flavor = await client.compute.findFlavor(cloud.flavors.tiny);
-      const { id } = await client.compute.createServer({
-        name: `${runTag}-actions`,
-        imageRef: bootImageId,
-        flavorRef: flavor.id,
-        networks: 'none',
-      });
-      serverIds.push(id);
-      const settled = (status: string) => async () => {
-        const server = await client.compute.getServer(id);
-        return server.status === status && !server.taskState;
-      };
-      await waitFor(`server ${id} to be ACTIVE`, settled('ACTIVE'));
+      const id = await bootTinyServer(`${runTag}-actions`);
+      const settled = (status: string) => settledAs(id, status);
 
       await client.compute.pauseServer(id);
       await waitFor(`server ${id} to be PAUSED`, settled('PAUSED'));
@@ -329,20 +338,9 @@ describe('@openstack OpenStack client on the test cloud', function () {
     });
 
     it('suspends and shelves a server', async () => {
-      const flavor = await client.compute.findFlavor(cloud.flavors.tiny);
       const name = `${runTag}-shelve`;
-      const { id } = await client.compute.createServer({
-        name,
-        imageRef: bootImageId,
-        flavorRef: flavor.id,
-        networks: 'none',
-      });
-      serverIds.push(id);
-      const settled = (status: string) => async () => {
-        const server = await client.compute.getServer(id);
-        return server.status === status && !server.taskState;
-      };
-      await waitFor(`server ${id} to be ACTIVE`, settled('ACTIVE'));
+      const id = await bootTinyServer(name);
+      const settled = (status: string) => settledAs(id, status);
 
       await client.compute.suspendServer(id);
       await waitFor(`server ${id} to be SUSPENDED`, settled('SUSPENDED'));

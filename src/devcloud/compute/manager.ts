@@ -12,9 +12,9 @@ import {
   type ContainerState,
 } from './driver.js';
 import {
-  containerStateOf,
+  expectedContainerState,
   resumedTasks,
-  stateOfContainer,
+  serverStateForContainer,
   taskForAction,
   type ServerAction,
 } from './server-actions.js';
@@ -387,12 +387,17 @@ export class ComputeManager {
       }
       return;
     }
-    if (containerStateOf[server.vmState] === state) return;
+    if (expectedContainerState[server.vmState] === state) return;
     this.deps.log.info(
-      { serverID: server.id, from: server.vmState, to: stateOfContainer[state].vmState, reason },
+      {
+        serverID: server.id,
+        from: server.vmState,
+        to: serverStateForContainer[state].vmState,
+        reason,
+      },
       'server state synced from container',
     );
-    this.update(server, stateOfContainer[state]);
+    this.update(server, serverStateForContainer[state]);
   }
 
   /** Matches recorded servers with their containers after a restart and resumes interrupted operations. */

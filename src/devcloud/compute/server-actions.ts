@@ -57,7 +57,7 @@ export const resumedTasks: Partial<
  * container is paused, and a shelved one's is stopped (or, once offloaded,
  * may be gone), so engine events and restarts leave those vm_states alone.
  */
-export const containerStateOf: Partial<Record<VmState, ContainerState>> = {
+export const expectedContainerState: Partial<Record<VmState, ContainerState>> = {
   active: 'running',
   paused: 'paused',
   suspended: 'paused',
@@ -67,7 +67,7 @@ export const containerStateOf: Partial<Record<VmState, ContainerState>> = {
 };
 
 /** The vm_state and power state a server takes when its container is found in a state that no API request set. */
-export const stateOfContainer: Record<
+export const serverStateForContainer: Record<
   Exclude<ContainerState, 'missing'>,
   { vmState: VmState; powerState: PowerState }
 > = {

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { ApiError } from '../http/errors.js';
 import { readJson, sendEmpty, sendJson } from '../http/io.js';
 import type { Router } from '../http/router.js';
-import type { ServerRecord } from '../model.js';
+import type { ServerAction } from '../compute/manager.js';
+import type { ServerRecord, VmState } from '../model.js';
 import {
   findServer,
   idFromReference,
@@ -23,48 +24,28 @@ type ActionHandler = (
   body: Record<string, unknown>,
 ) => Promise<void>;
 
+/** Actions without a body: only the vm_state decides whether Nova accepts them. */
+type PlainActionKind = Exclude<ServerAction['kind'], 'reboot' | 'rebuild' | 'unshelve'>;
+
+/** Returns the handler of a plain action: it checks the vm_state as Nova does, queues the action and responds 202. */
+function plainAction(kind: PlainActionKind, vmStates: VmState[]): ActionHandler {
+  return async (deps, request, server) => {
+    requireState(server, kind, vmStates);
+    deps.compute.act(server, { kind });
+    sendEmpty(request.ctx.res, 202);
+  };
+}
+
 /** The server actions the dev cloud supports, keyed by the action's body key. */
 const actions: Record<string, ActionHandler> = {
-  'os-start': async (deps, request, server) => {
-    requireState(server, 'start', ['stopped']);
-    deps.compute.act(server, { kind: 'start' });
-    sendEmpty(request.ctx.res, 202);
-  },
-  'os-stop': async (deps, request, server) => {
-    requireState(server, 'stop', ['active', 'error']);
-    deps.compute.act(server, { kind: 'stop' });
-    sendEmpty(request.ctx.res, 202);
-  },
-  pause: async (deps, request, server) => {
-    requireState(server, 'pause', ['active']);
-    deps.compute.act(server, { kind: 'pause' });
-    sendEmpty(request.ctx.res, 202);
-  },
-  unpause: async (deps, request, server) => {
-    requireState(server, 'unpause', ['paused']);
-    deps.compute.act(server, { kind: 'unpause' });
-    sendEmpty(request.ctx.res, 202);
-  },
-  suspend: async (deps, request, server) => {
-    requireState(server, 'suspend', ['active']);
-    deps.compute.act(server, { kind: 'suspend' });
-    sendEmpty(request.ctx.res, 202);
-  },
-  resume: async (deps, request, server) => {
-    requireState(server, 'resume', ['suspended']);
-    deps.compute.act(server, { kind: 'resume' });
-    sendEmpty(request.ctx.res, 202);
-  },
-  shelve: async (deps, request, server) => {
-    requireState(server, 'shelve', ['active', 'stopped', 'paused', 'suspended']);
-    deps.compute.act(server, { kind: 'shelve' });
-    sendEmpty(request.ctx.res, 202);
-  },
-  shelveOffload: async (deps, request, server) => {
-    requireState(server, 'shelveOffload', ['shelved']);
-    deps.compute.act(server, { kind: 'shelveOffload' });
-    sendEmpty(request.ctx.res, 202);
-  },
+  'os-start': plainAction('start', ['stopped']),
+  'os-stop': plainAction('stop', ['active', 'error']),
+  pause: plainAction('pause', ['active']),
+  unpause: plainAction('unpause', ['paused']),
+  suspend: plainAction('suspend', ['active']),
+  resume: plainAction('resume', ['suspended']),
+  shelve: plainAction('shelve', ['active', 'stopped', 'paused', 'suspended']),
+  shelveOffload: plainAction('shelveOffload', ['shelved']),
   unshelve: async (deps, request, server, body) => {
     validateUnshelve(request.version, body);
     requireState(server, 'unshelve', ['shelved', 'shelved_offloaded']);
